@@ -1,0 +1,1 @@
+"""Data: the NSynth layout, the vocabulary, the SoundFont builder, splits and the fast cache."""

@@ -1,0 +1,1 @@
+"""DSP: differentiable log-power spectrograms and the spectral and waveform losses."""

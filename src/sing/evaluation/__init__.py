@@ -1,0 +1,1 @@
+"""Evaluation: the paper's metrics, pitch accuracy, references, Table 1, the report, the demo."""

@@ -1,0 +1,1 @@
+"""Models: sequence generator, convolutional encoder/decoder, autoencoder, SING, model files."""

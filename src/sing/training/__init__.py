@@ -1,0 +1,1 @@
+"""Training: the paper's three stages, crash-safe checkpoints, torchrun scale-out."""
