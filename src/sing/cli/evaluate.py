@@ -1,9 +1,157 @@
-"""`sing` sub-commands of this area (placeholder until its issue lands)."""
+"""`sing evaluate`, `sing report`, `sing experiment table1` and `sing demo`."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Register this module's sub-commands on the `sing` parser."""
+    p = sub.add_parser(
+        "evaluate",
+        help="the paper's metrics + pitch accuracy of a model on a split, with references",
+        description="Average spectral L1/MSE, wav MSE/L1 and pitch accuracy (within 50 cents, "
+        "and ignoring octave errors) of a model over a split, beside two references: the "
+        "resampled nearest training pitch and the ground truth. Prints Markdown; --out writes "
+        "JSON (with every note) and Markdown beside it.",
+    )
+    p.add_argument("--model", required=True, type=Path, help="model file (.safetensors)")
+    p.add_argument("--data", required=True, type=Path, help="jsonwav data folder with split.json")
+    p.add_argument("--split", default="test", choices=("test", "valid", "train"))
+    p.add_argument("--out", type=Path, default=None, help="metrics JSON (Markdown: same name .md)")
+    p.add_argument("--limit", type=int, default=None, help="evaluate a random subset of N notes")
+    p.add_argument("--no-resample", action="store_true", help="skip the resample reference")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "report",
+        help="a listening report (index.html): metrics, held-out notes, curves, t-SNE",
+        description="Write a folder with a self-contained index.html: the metrics table, "
+        "held-out notes (ground truth, SING, resample; audio + spectrogram), the training "
+        "curves, the t-SNE map of instrument embeddings and interpolated new instruments.",
+    )
+    p.add_argument("--run", type=Path, default=None,
+                   help="training run folder (model.safetensors, metrics.jsonl, run config)")
+    p.add_argument("--model", type=Path, default=None, help="model file (instead of --run)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="data folder (default: the one the run was trained on)")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default RUN/report)")
+    p.add_argument("--split", default="test", choices=("test", "valid", "train"))
+    p.add_argument("--limit", type=int, default=None, help="evaluate a random subset of N notes")
+    p.add_argument("--per-family", type=int, default=1, help="held-out notes shown per family")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--check", action="store_true",
+                   help="open the report in headless Chromium and check that everything loads")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("experiment", help="reproduce the paper's experiments")
+    exp = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
+    t = exp.add_parser(
+        "table1",
+        help="train the five rows of the paper's Table 1 and print them beside the paper's",
+    )
+    t.add_argument("--data", required=True, type=Path, help="jsonwav data folder (with split)")
+    t.add_argument("--preset", default="small", help="model preset (paper, small, tiny)")
+    t.add_argument("--out", required=True, type=Path, help="experiment folder (one run per row)")
+    t.add_argument("--epochs", default=None,
+                   help="epochs per stage AE,SEQ,SING (default: the preset's recipe)")
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--train-subset", type=int, default=None,
+                   help="notes of the train split used for the 'train' columns (default all)")
+    t.add_argument("--device", default="cpu")
+    t.set_defaults(func=cmd_table1)
+
+    p = sub.add_parser(
+        "demo",
+        help="from nothing to a listening report: build a GM data set, train, evaluate, report",
+        description="Builds the default FluidR3 data set (one GM program per NSynth family, "
+        "all five velocities), splits it by (instrument, pitch), trains a CPU-sized SING "
+        "through the three stages, evaluates the held-out pairs and writes the report. "
+        "A second run reuses what is already built.",
+    )
+    p.add_argument("--out", type=Path, default=Path("demo"), help="demo folder (default ./demo)")
+    p.add_argument("--quick", action="store_true", help="a ~2 minute version (used by the tests)")
+    p.add_argument("--soundfont", default=None, help="GM SoundFont (default: FluidR3_GM)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--force", action="store_true", help="retrain even if a model exists")
+    p.set_defaults(func=cmd_demo)
+
+
+def _parse_epochs(text: str | None) -> tuple[int, int, int] | None:
+    from sing.errors import SingError
+
+    if text is None:
+        return None
+    try:
+        values = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 0:
+        raise SingError(f"--epochs wants three counts AE,SEQ,SING (e.g. 4,8,3), not '{text}'")
+    return values  # type: ignore[return-value]
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`sing evaluate`: metrics of a model on a split, with the two references."""
+    from sing.data.nsynth import NSynthDataset
+    from sing.evaluation.evaluator import evaluate_model
+    from sing.evaluation.tables import results_markdown, write_results
+    from sing.models.io import load_model
+
+    model, info = load_model(args.model, device=args.device)
+    dataset = NSynthDataset(args.data, split=args.split)
+    reference = None if args.no_resample else NSynthDataset(args.data, split="train")
+    evaluation = evaluate_model(
+        model, dataset, reference, device=args.device, batch_size=args.batch_size,
+        limit=args.limit,
+    )
+    evaluation.results["meta"].update(
+        {"model": str(args.model), "data": str(args.data), "split": args.split}
+    )
+    title = f"{args.model.name} on {args.split}"
+    print(results_markdown(evaluation.results, title))
+    if args.out is not None:
+        evaluation.results["notes"] = [r.to_dict() for r in evaluation.records]
+        md = write_results(evaluation.results, args.out, title)
+        logger.info(f"wrote {args.out} and {md}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """`sing report`: the listening report of a run or a model."""
+    from sing.evaluation.reporting import report_for_run
+
+    index = report_for_run(
+        run=args.run, model_path=args.model, data=args.data, out=args.out, split=args.split,
+        limit=args.limit, per_family=args.per_family, device=args.device, check=args.check,
+    )
+    print(f"report: {index}")
+    return 0
+
+
+def cmd_table1(args: argparse.Namespace) -> int:
+    """`sing experiment table1`: the paper's five rows, trained and evaluated."""
+    from sing.evaluation.table1 import run_table1
+
+    table = run_table1(
+        data=args.data, preset=args.preset, out=args.out, epochs=_parse_epochs(args.epochs),
+        batch_size=args.batch_size, train_subset=args.train_subset, device=args.device,
+    )
+    print(table)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`sing demo`: build, split, train, evaluate, report."""
+    from sing.evaluation.demo import run_demo
+
+    index = run_demo(args.out, quick=args.quick, soundfont=args.soundfont, device=args.device,
+                     force=args.force)
+    print(f"demo report: {index}")
+    return 0

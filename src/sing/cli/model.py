@@ -1,9 +1,206 @@
-"""`sing` sub-commands of this area (placeholder until its issue lands)."""
+"""`sing info` (a model file or a preset) and `sing generate` (notes -> WAV files)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Register this module's sub-commands on the `sing` parser."""
+    """Register ``info`` and ``generate`` on the `sing` parser."""
+    p = sub.add_parser(
+        "info",
+        help="describe a model file or a preset",
+        description="Print a model file's kind, config, parameter count, size and vocabulary, "
+        "or a preset's config and parameter count.",
+    )
+    p.add_argument("model", nargs="?", type=Path, help="a .safetensors model file")
+    p.add_argument("--preset", help="describe a preset instead (paper, small, tiny)")
+    p.add_argument("--instruments", action="store_true", help="list every instrument")
+    p.set_defaults(func=cmd_info)
+
+    g = sub.add_parser(
+        "generate",
+        help="synthesize notes to 16-bit WAV files",
+        description="Synthesize notes with a SING model file. Give NSynth note names "
+        "(guitar_acoustic_009-069-100), or --instrument/--pitch/--velocity, or --list FILE "
+        "(one note name per line). Each note is written to OUT/<note name>.wav.",
+    )
+    g.add_argument("notes", nargs="*", help="NSynth note names, e.g. guitar_acoustic_009-069-100")
+    g.add_argument("--model", type=Path, required=True, help="a SING .safetensors model file")
+    g.add_argument("--instrument", help="instrument name or NSynth id")
+    g.add_argument("--pitch", type=int, help="MIDI pitch (with --instrument)")
+    g.add_argument("--velocity", type=int, default=100, help="velocity (default 100)")
+    g.add_argument("--list", type=Path, help="a file of note names, one per line")
+    g.add_argument("--out", type=Path, default=Path("generated"), help="output folder")
+    g.add_argument("--batch-size", type=int, default=64, help="notes per forward pass")
+    g.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    g.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    g.set_defaults(func=cmd_generate)
+
+
+def _human_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def _config_lines(config) -> list[str]:
+    from sing.models.frames import decoded_length
+
+    lines = ["config:"]
+    for key, value in config.to_dict().items():
+        lines.append(f"  {key:<16} {value}")
+    lines.append(
+        f"  -> {config.num_frames} frames (LSTM steps) per {config.note_length}-sample note, "
+        f"decoder output {decoded_length(config.num_frames, config)} samples"
+    )
+    return lines
+
+
+def _parameter_lines(config) -> list[str]:
+    import torch
+
+    from sing.models import SING, Autoencoder
+
+    with torch.device("meta"):
+        sing = SING(config)
+        ae = Autoencoder(config)
+    n_gen = sum(p.numel() for p in sing.generator.parameters())
+    n_dec = sum(p.numel() for p in sing.decoder.parameters())
+    n_enc = sum(p.numel() for p in ae.encoder.parameters())
+    return [
+        f"parameters: SING (generator + decoder) {n_gen + n_dec:,} = {(n_gen + n_dec) / 1e6:.1f} M "
+        f"({(n_gen + n_dec) * 4 / 1e6:.0f} MB = {(n_gen + n_dec) * 4 / 2**20:.0f} MiB in float32)",
+        f"  sequence generator {n_gen:,}, decoder {n_dec:,}, encoder {n_enc:,} "
+        f"(autoencoder {n_enc + n_dec:,})",
+    ]
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """``sing info MODEL`` / ``sing info --preset NAME``."""
+    import json
+    from collections import Counter
+
+    from sing.errors import SingError
+    from sing.models.config import SingConfig
+
+    if (args.model is None) == (args.preset is None):
+        raise SingError("give a model file or --preset NAME (one of them)")
+    if args.preset is not None:
+        config = SingConfig.preset(args.preset)
+        lines = [f"preset {args.preset}"] + _config_lines(config) + _parameter_lines(config)
+        print("\n".join(lines))
+        return 0
+
+    from sing.models.io import read_info
+
+    info = read_info(args.model)
+    v = info.vocabulary
+    lines = [
+        f"{info.path}: {info.kind} model (format {info.format_version}), "
+        f"{_human_bytes(info.size_bytes)} on disk, {info.num_parameters:,} parameters "
+        f"({info.num_parameters / 1e6:.2f} M, {info.dtype})",
+    ]
+    lines += _config_lines(info.config)
+    families = Counter(v.families)
+    shown = ", ".join(v.instruments[:5]) + (", ..." if v.num_instruments > 5 else "")
+    lines += [
+        "vocabulary:",
+        f"  instruments      {v.num_instruments} ({shown})",
+        "  families         " + ", ".join(f"{f} {n}" for f, n in sorted(families.items())),
+        f"  velocities       {', '.join(str(x) for x in v.velocities)}",
+        f"  pitches          {v.pitch_min}-{v.pitch_max}",
+        f"  sample rate      {v.sample_rate} Hz, note length {v.note_length} samples "
+        f"({v.note_length / v.sample_rate:g} s)",
+        f"recipe: {json.dumps(info.recipe, sort_keys=True) if info.recipe else '(none)'}",
+    ]
+    if args.instruments:
+        lines.append("instruments (index, NSynth id, name, family):")
+        rows = zip(v.instruments, v.instrument_ids, v.families, strict=True)
+        for i, (name, iid, fam) in enumerate(rows):
+            lines.append(f"  {i:5d} {iid:6d}  {name}  {fam}")
+    print("\n".join(lines))
+    return 0
+
+
+def _read_list(path: Path) -> list[str]:
+    from sing.errors import SingError, describe_os_error
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SingError("not a text file of note names", path) from None
+    except OSError as err:
+        raise SingError(describe_os_error(err, path).split(": ", 1)[-1], path) from None
+    names = [line.strip() for line in text.splitlines()]
+    names = [n for n in names if n and not n.startswith("#")]
+    if not names:
+        raise SingError("no note names in the list", path)
+    return names
+
+
+def _device(name: str):
+    import torch
+
+    from sing.errors import SingError
+
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SingError(f"unknown device '{name}' (e.g. cpu, cuda, cuda:0)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SingError(f"device '{name}' asked for, but no CUDA GPU is available")
+    return device
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """``sing generate --model FILE NOTE... | --instrument I --pitch P | --list FILE``."""
+    import io
+
+    import soundfile as sf
+    import torch
+    from tqdm import tqdm
+
+    from sing import api
+    from sing.errors import SingError
+    from sing.utils.atomic import atomic_write_bytes
+
+    if args.batch_size < 1:
+        raise SingError(f"--batch-size must be >= 1, not {args.batch_size}")
+    specs: list = list(args.notes)
+    if args.list is not None:
+        specs += _read_list(args.list)
+    if args.instrument is not None:
+        if args.pitch is None:
+            raise SingError("--instrument needs --pitch (and optionally --velocity)")
+        specs.append((args.instrument, args.pitch, args.velocity))
+    elif args.pitch is not None:
+        raise SingError("--pitch needs --instrument")
+    if not specs:
+        raise SingError("no notes given: note names, --instrument/--pitch or --list FILE")
+    device = _device(args.device)
+    dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
+    model = api.load_model(args.model, device=device, dtype=dtype)
+    notes = api.resolve_notes(model.vocabulary, specs)
+    rate = model.vocabulary.sample_rate
+    with tqdm(total=len(notes), unit="note", desc="generate", disable=None) as bar:
+        wavs = api.generate_indices(
+            model,
+            torch.tensor([n.instrument for n in notes]),
+            torch.tensor([n.pitch for n in notes]),
+            torch.tensor([n.velocity for n in notes]),
+            batch_size=args.batch_size,
+            progress=bar.update,
+        )
+    for note, wav in zip(notes, wavs, strict=True):
+        buffer = io.BytesIO()
+        sf.write(buffer, wav.numpy(), rate, subtype="PCM_16", format="WAV")
+        atomic_write_bytes(args.out / f"{note.name}.wav", buffer.getvalue())
+    logger.info("wrote %d notes to %s", len(notes), args.out)
+    return 0

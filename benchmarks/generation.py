@@ -1,0 +1,194 @@
+"""Generation speed of SING: the straightforward PyTorch forward vs the fast path.
+
+Times a randomly initialised model of a preset (``paper`` by default) at several batch sizes
+and dtypes, for
+
+* ``reference``: ``model.to(dtype)`` and its own ``forward`` (LSTM + convolutions), and
+* ``fast``: :class:`sing.models.fast.FastSING` built from the same float32 weights,
+
+and prints, per row: seconds of audio generated per second, GFLOP per note, achieved GFLOP/s,
+the fraction of a large-GEMM ceiling of the same dtype measured in the same run, and the speed
+ratios fast / reference (same dtype) and fast / reference float32 (same batch). The bf16 rows
+also give the spectral loss of the output against the float32 reference, relative to the
+reference's mean log-power.
+
+    .venv/bin/python benchmarks/generation.py                       # paper, batch 1 and 64
+    .venv/bin/python benchmarks/generation.py --repeats 1 --batch-sizes 1 16
+    .venv/bin/python benchmarks/generation.py --device cuda --batch-sizes 1 64 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import torch
+
+from sing.dsp import log_power_spectrogram, spectral_loss
+from sing.models import SING, SingConfig
+from sing.models.fast import FastSING
+
+logger = logging.getLogger("benchmarks.generation")
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def sync(device: torch.device) -> None:
+    """Wait for queued GPU work (no-op on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: torch.device, repeats: int, warmup: int) -> float:
+    """Median wall-clock seconds of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def gemm_ceiling(dtype: torch.dtype, device: torch.device, size: int, repeats: int) -> float:
+    """GFLOP/s of a large square matrix product ``[size, size] @ [size, size]`` in ``dtype``."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    seconds = timed(lambda: a @ b, device, repeats=max(repeats, 2), warmup=1)
+    return 2 * size**3 / seconds / 1e9
+
+
+def model_flops_per_note(config: SingConfig) -> dict[str, int]:
+    """FLOPs (2 x multiply-adds) of one note through the model as written (all positions)."""
+    steps = config.num_frames
+    h, gates = config.hidden_size, 4 * config.hidden_size
+    lstm = sum(
+        2 * steps * gates * ((config.input_dim if i == 0 else h) + h)
+        for i in range(config.num_layers)
+    )
+    lstm += 2 * steps * h * config.frame_dim
+    positions = steps - config.context_size + 1
+    c = config.channels
+    decoder = 2 * positions * c * (
+        config.frame_dim * config.context_size + config.rewrite_layers * c + config.window
+    )
+    return {"sequence_generator": lstm, "decoder": decoder, "total": lstm + decoder}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--preset", default="paper", help="model preset (paper, small, tiny)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:0...")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
+    p.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=["float32", "bfloat16"])
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per row (median)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs per row")
+    p.add_argument("--gemm-size", type=int, default=4096, help="side of the ceiling GEMM")
+    p.add_argument("--no-reference", action="store_true", help="time the fast path only")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--num-instruments", type=int, default=1006)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("no CUDA GPU available", file=sys.stderr)
+        return 2
+    torch.manual_seed(0)
+    config = SingConfig.preset(args.preset, num_instruments=args.num_instruments)
+    model = SING(config).to(device).eval()
+    seconds_per_note = config.note_length / config.sample_rate
+    flops = model_flops_per_note(config)
+    what = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    print(
+        f"# SING generation, preset {args.preset}, device {device} ({what or platform.machine()}),"
+        f" torch {torch.__version__}, {torch.get_num_threads()} threads,"
+        f" {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
+    )
+    print(
+        f"# FLOPs per note: {flops['total'] / 1e9:.2f} G (sequence generator "
+        f"{flops['sequence_generator'] / 1e9:.2f} G, decoder {flops['decoder'] / 1e9:.2f} G);"
+        f" {seconds_per_note:g} s of audio per note; median of {args.repeats} runs"
+    )
+    ceilings = {}
+    for name in args.dtypes:
+        ceilings[name] = gemm_ceiling(DTYPES[name], device, args.gemm_size, args.repeats)
+        print(f"# large-GEMM ceiling {name}: {ceilings[name]:.0f} GFLOP/s "
+              f"({args.gemm_size}^3 matrix product)")
+    header = (
+        f"{'batch':>5} {'dtype':>8} {'path':>9} {'s/note':>8} {'audio s/s':>9} {'GFLOP/note':>10}"
+        f" {'GFLOP/s':>8} {'ceiling':>7} {'x same-dtype ref':>16} {'x fp32 ref':>10}"
+        f" {'spec/logpow':>11}"
+    )
+    print(header)
+    for batch in args.batch_sizes:
+        g = torch.Generator().manual_seed(batch)
+        instrument = torch.randint(0, config.num_instruments, (batch,), generator=g).to(device)
+        pitch = torch.randint(24, 96, (batch,), generator=g).to(device)
+        velocity = torch.randint(0, config.num_velocities, (batch,), generator=g).to(device)
+        notes = (instrument, pitch, velocity)
+        reference_times: dict[str, float] = {}
+        reference_out: torch.Tensor | None = None
+        for name in args.dtypes:
+            dtype = DTYPES[name]
+            rows = []
+            if not args.no_reference:
+                ref_model = model if dtype == torch.float32 else SING(config).to(device).eval()
+                if ref_model is not model:
+                    ref_model.load_state_dict(model.state_dict())
+                    ref_model.to(dtype)
+
+                def run_reference(m: SING = ref_model, x: tuple = notes) -> torch.Tensor:
+                    with torch.inference_mode():
+                        return m(*x)
+
+                seconds = timed(run_reference, device, args.repeats, args.warmup)
+                reference_times[name] = seconds
+                if dtype == torch.float32:
+                    reference_out = run_reference().float()
+                rows.append(("reference", seconds, None))
+                del ref_model
+            fast = FastSING.from_model(model, dtype=dtype)
+            seconds = timed(lambda f=fast, x=notes: f(*x), device, args.repeats, args.warmup)
+            quality = None
+            if reference_out is not None and dtype != torch.float32:
+                out = fast(*notes)
+                quality = (
+                    spectral_loss(out, reference_out)
+                    / log_power_spectrogram(reference_out).mean()
+                ).item()
+            rows.append(("fast", seconds, quality))
+            for path, seconds, quality in rows:
+                gflops = flops["total"] * batch / seconds / 1e9
+                same = reference_times.get(name)
+                fp32 = reference_times.get("float32")
+                print(
+                    f"{batch:>5} {name:>8} {path:>9} {seconds / batch:>8.4f}"
+                    f" {batch * seconds_per_note / seconds:>9.1f} {flops['total'] / 1e9:>10.2f}"
+                    f" {gflops:>8.0f} {gflops / ceilings[name]:>7.0%}"
+                    f" {(same / seconds if same else float('nan')):>16.2f}"
+                    f" {(fp32 / seconds if fp32 else float('nan')):>10.2f}"
+                    f" {(f'{quality:.2e}' if quality is not None else '-'):>11}",
+                    flush=True,
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

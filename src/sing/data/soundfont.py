@@ -1,0 +1,351 @@
+"""Build an NSynth-shaped data set from a General MIDI SoundFont with FluidSynth.
+
+Every (GM program, pitch, velocity) is rendered like an NSynth note: the key is held for
+``hold`` seconds and released, ``duration`` seconds in all, mono, ``sample_rate`` Hz, then
+written as ``audio/<note>.wav`` (16-bit PCM) with NSynth's ``examples.json`` schema.
+
+Rendering choices (measured on FluidR3_GM with FluidSynth 2.3):
+
+- Reverb and chorus are off; the output is FluidSynth's float mix (no dither), left and
+  right averaged to mono.
+- Every note is rendered by a fresh synth that shares the SoundFont loaded once (so no state
+  carries over from the previous note: a note's bytes do not depend on what else is built).
+- Notes outside a preset's key range come out as exact zeros: they are skipped and counted.
+- Levels: each instrument gets one gain, chosen so that its loudest note peaks at
+  :data:`TARGET_PEAK` of the int16 range (no clipping, velocities keep their relative
+  loudness). The gains are recorded in ``build.json`` beside ``examples.json`` (which keeps
+  NSynth's exact schema).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sing.data.gm import GM_PROGRAMS, instrument_str
+from sing.data.schema import make_example
+from sing.data.vocabulary import NSYNTH_VELOCITIES, note_name
+from sing.data.wav import write_wav
+from sing.errors import SingError, describe_os_error
+from sing.utils.atomic import atomic_directory
+
+logger = logging.getLogger(__name__)
+
+#: A demo subset of GM programs, one per NSynth family (all 11), every one sounding over
+#: :data:`DEMO_PITCHES` in FluidR3_GM: piano, vibraphone, church organ, nylon guitar,
+#: finger bass, violin, choir aahs, trumpet, alto sax, flute, sawtooth lead.
+DEMO_PROGRAMS: tuple[int, ...] = (0, 11, 19, 24, 33, 40, 52, 56, 65, 73, 81)
+#: Demo pitches: C3 (48) to C5 (72), two octaves inside every demo program's key range.
+DEMO_PITCHES: tuple[int, ...] = tuple(range(48, 73))
+#: Every note's peak after the per-instrument gain, as a fraction of int16 full scale.
+TARGET_PEAK: float = 0.9
+#: Where the system GM SoundFont is looked for (Debian's fluid-soundfont-gm first).
+SOUNDFONT_CANDIDATES: tuple[str, ...] = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+)
+_FLUID_GAIN = 1.0
+_FORMAT_VERSION = 1
+
+
+def parse_int_ranges(text: str, low: int, high: int, what: str) -> tuple[int, ...]:
+    """Parse ``"0,24,40-42"`` into ``(0, 24, 40, 41, 42)``; ``"all"`` means ``low..high``.
+
+    Raises :class:`SingError` on malformed text or values outside ``[low, high]``.
+    """
+    text = text.strip()
+    if text == "all":
+        return tuple(range(low, high + 1))
+    values: list[int] = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if m is None:
+            raise SingError(f"bad {what} list '{text}' (expected e.g. 0,24,40-42)")
+        a = int(m[1])
+        b = int(m[2]) if m[2] is not None else a
+        if a > b:
+            raise SingError(f"bad {what} range '{part.strip()}': {a} > {b}")
+        for v in (a, b):
+            if not low <= v <= high:
+                raise SingError(f"{what} {v} is outside {low}-{high}")
+        values.extend(range(a, b + 1))
+    return tuple(sorted(set(values)))
+
+
+def find_soundfont(soundfont: str | Path | None = None) -> Path:
+    """The SoundFont to use: ``soundfont`` if given (checked), else ``$SING_SOUNDFONT``, else
+    the system GM SoundFont. Raises :class:`SingError` if none is found or it is not an SF2."""
+    if soundfont is None:
+        env = os.environ.get("SING_SOUNDFONT")
+        candidates = [env] if env else list(SOUNDFONT_CANDIDATES)
+        found = next((Path(c) for c in candidates if Path(c).is_file()), None)
+        if found is None:
+            raise SingError(
+                "no General MIDI SoundFont found (looked in "
+                f"{', '.join(candidates)}); install fluid-soundfont-gm "
+                "(sudo apt-get install fluid-soundfont-gm) or pass --soundfont PATH"
+            )
+        soundfont = found
+    path = Path(soundfont)
+    check_soundfont(path)
+    return path.resolve()
+
+
+def check_soundfont(path: Path) -> None:
+    """Raise :class:`SingError` unless ``path`` is a readable SF2 (RIFF ``sfbk``) file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except FileNotFoundError:
+        raise SingError("SoundFont not found", path) from None
+    except IsADirectoryError:
+        raise SingError("is a folder, expected a SoundFont (.sf2) file", path) from None
+    except OSError as err:
+        raise SingError(describe_os_error(err, path)) from None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise SingError("is not a SoundFont (SF2) file", path)
+
+
+class FluidRenderer:
+    """Renders single notes from one SoundFont, each with a fresh FluidSynth synth.
+
+    The SoundFont is loaded once by a keeper synth; every note gets a new synth that shares
+    it (``fluid_synth_add_sfont``), so no state carries over from one note to the next.
+    """
+
+    def __init__(self, soundfont: Path, sample_rate: int = 16000) -> None:
+        import fluidsynth as fs
+
+        self._fs = fs
+        lib = fs._fl
+        lib.fluid_set_log_function.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+        for level in (2, 3, 4):  # FLUID_WARN, FLUID_INFO, FLUID_DBG: silent
+            lib.fluid_set_log_function(level, None, None)
+        self._write_float = lib.fluid_synth_write_float
+        self._write_float.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                      ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+                                      ctypes.c_int, ctypes.c_int]
+        self._write_float.restype = ctypes.c_int
+        self._get_sfont = lib.fluid_synth_get_sfont_by_id
+        self._get_sfont.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        self._get_sfont.restype = ctypes.c_void_p
+        self._add_sfont = lib.fluid_synth_add_sfont
+        self._add_sfont.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self._add_sfont.restype = ctypes.c_int
+        self._remove_sfont = lib.fluid_synth_remove_sfont
+        self._remove_sfont.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self._remove_sfont.restype = ctypes.c_int
+        self.sample_rate = sample_rate
+        self.soundfont = soundfont
+        self._keeper = self._new_synth()
+        sfid = self._keeper.sfload(str(soundfont))
+        if sfid < 0:
+            self._keeper.delete()
+            raise SingError("FluidSynth could not load this SoundFont", soundfont)
+        self._sfont = self._get_sfont(self._keeper.synth, sfid)
+
+    def _new_synth(self) -> Any:
+        return self._fs.Synth(
+            gain=_FLUID_GAIN, samplerate=float(self.sample_rate), channels=16,
+            **{"synth.reverb.active": 0, "synth.chorus.active": 0},
+        )
+
+    def preset_name(self, program: int) -> str | None:
+        """The SoundFont's name for GM ``program`` (bank 0), or None if it has none."""
+        synth = self._new_synth()
+        try:
+            sfid = self._add_sfont(synth.synth, self._sfont)
+            if synth.program_select(0, sfid, 0, program) != 0:
+                return None
+            return synth.channel_info(0)[3]
+        finally:
+            self._remove_sfont(synth.synth, self._sfont)
+            synth.delete()
+
+    def render(self, program: int, pitch: int, velocity: int, length: int, hold: int) -> np.ndarray:
+        """Render one note: ``float32[length]`` mono, key held for ``hold`` samples."""
+        synth = self._new_synth()
+        left = np.zeros(length, np.float32)
+        right = np.zeros(length, np.float32)
+        try:
+            sfid = self._add_sfont(synth.synth, self._sfont)
+            if synth.program_select(0, sfid, 0, program) != 0:
+                return left  # no such preset: silent, counted as skipped
+            hold = min(hold, length)
+            synth.noteon(0, pitch, velocity)
+            self._write_float(synth.synth, hold, left.ctypes.data, 0, 1,
+                              right.ctypes.data, 0, 1)
+            synth.noteoff(0, pitch)
+            if length > hold:
+                self._write_float(synth.synth, length - hold, left.ctypes.data + 4 * hold, 0, 1,
+                                  right.ctypes.data + 4 * hold, 0, 1)
+        finally:
+            self._remove_sfont(synth.synth, self._sfont)
+            synth.delete()
+        return (left + right) * np.float32(0.5)
+
+    def close(self) -> None:
+        """Free the keeper synth and the SoundFont."""
+        if self._keeper is not None:
+            self._keeper.delete()
+            self._keeper = None
+
+    def __enter__(self) -> FluidRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def examples_json(examples: dict[str, dict[str, Any]]) -> str:
+    """``examples.json`` text: one object, one note per line (sorted by note name)."""
+    lines = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(examples.items())]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _clean_leftovers(out: Path) -> None:
+    """Remove temporary folders left by a killed build of ``out``."""
+    if not out.parent.is_dir():
+        return
+    for tmp in out.parent.glob(f".tmp-{out.name}.*"):
+        if tmp.is_dir():
+            logger.info(f"removing {tmp} left by an interrupted build")
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_dataset(
+    out: str | Path,
+    soundfont: str | Path | None = None,
+    programs: Iterable[int] = DEMO_PROGRAMS,
+    pitches: Iterable[int] = DEMO_PITCHES,
+    velocities: Sequence[int] = NSYNTH_VELOCITIES,
+    duration: float = 4.0,
+    hold: float = 3.0,
+    sample_rate: int = 16000,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Render GM ``programs`` x ``pitches`` x ``velocities`` into an NSynth jsonwav folder.
+
+    Writes ``out/examples.json``, ``out/audio/<note>.wav`` (int16[duration * sample_rate])
+    and ``out/build.json`` (SoundFont, settings, per-instrument gains, skipped notes). The
+    folder is built in a temporary sibling and renamed at the end: an interrupted build
+    leaves nothing half-written. Same inputs give byte-identical files.
+
+    Returns the build summary (the content of ``build.json``).
+    """
+    from tqdm import tqdm
+
+    out = Path(out)
+    programs = tuple(sorted(set(int(p) for p in programs)))
+    pitches = tuple(sorted(set(int(p) for p in pitches)))
+    velocities = tuple(sorted(set(int(v) for v in velocities)))
+    if not programs or not pitches or not velocities:
+        raise SingError("nothing to build: programs, pitches and velocities must not be empty")
+    for p in programs:
+        if not 0 <= p <= 127:
+            raise SingError(f"GM program {p} is outside 0-127")
+    for p in pitches:
+        if not 0 <= p <= 127:
+            raise SingError(f"pitch {p} is outside the MIDI range 0-127")
+    for v in velocities:
+        if not 1 <= v <= 127:
+            raise SingError(f"velocity {v} is outside 1-127")
+    if not 0 < hold <= duration:
+        raise SingError(f"--hold {hold} must be in (0, duration={duration}]")
+    if sample_rate < 1000:
+        raise SingError(f"sample rate {sample_rate} Hz is too low")
+    length = round(duration * sample_rate)
+    hold_samples = round(hold * sample_rate)
+    path = find_soundfont(soundfont)
+    if out.exists() and not overwrite:
+        if not out.is_dir() or any(out.iterdir()):
+            raise SingError("already exists; use --force to replace it", out)
+    if out.exists() and not out.is_dir():
+        raise SingError("exists and is not a folder", out)
+    logger.debug(f"SoundFont: {path}")
+    _clean_leftovers(out)
+
+    examples: dict[str, dict[str, Any]] = {}
+    instruments: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []
+    total = len(programs) * len(pitches) * len(velocities)
+    with FluidRenderer(path, sample_rate) as renderer, atomic_directory(out) as tmp:
+        audio = tmp / "audio"
+        audio.mkdir()
+        bar = tqdm(total=total, unit="note", desc="rendering", disable=not progress)
+        for program in programs:
+            gm = GM_PROGRAMS[program]
+            name = instrument_str(program)
+            notes: list[tuple[int, int, np.ndarray]] = []
+            for pitch in pitches:
+                for velocity in velocities:
+                    wav = renderer.render(program, pitch, velocity, length, hold_samples)
+                    if not np.any(wav):
+                        skipped.append(note_name(name, pitch, velocity))
+                    else:
+                        notes.append((pitch, velocity, wav))
+                    bar.update(1)
+            peak = max((float(np.abs(w).max()) for _, _, w in notes), default=0.0)
+            gain = TARGET_PEAK / peak if peak > 0 else 0.0
+            for pitch, velocity, wav in notes:
+                pcm = np.round(wav.astype(np.float64) * (gain * 32767)).astype(np.int16)
+                meta = make_example(
+                    note=program * 16384 + pitch * 128 + velocity, instrument=program,
+                    instrument_str=name, pitch=pitch, velocity=velocity,
+                    sample_rate=sample_rate, family=gm.family, source=gm.source,
+                )
+                write_wav(audio / f"{meta['note_str']}.wav", pcm, sample_rate)
+                examples[meta["note_str"]] = meta
+            instruments[name] = {
+                "program": program,
+                "gm_name": gm.name,
+                "preset_name": renderer.preset_name(program),
+                "gain": gain,
+                "peak_before_gain": peak,
+                "notes": len(notes),
+                "silent_notes": len(pitches) * len(velocities) - len(notes),
+            }
+        bar.close()
+        if not examples:
+            raise SingError(
+                f"every note was silent: programs {list(programs)} have no sound at "
+                f"pitches {pitches[0]}-{pitches[-1]} in this SoundFont", path,
+            )
+        examples = dict(sorted(examples.items()))
+        (tmp / "examples.json").write_text(examples_json(examples))
+        summary = {
+            "format_version": _FORMAT_VERSION,
+            "builder": "sing.data.soundfont",
+            "soundfont": str(path),
+            "soundfont_size": path.stat().st_size,
+            "settings": {
+                "programs": list(programs), "pitches": list(pitches),
+                "velocities": list(velocities), "duration": duration, "hold": hold,
+                "sample_rate": sample_rate, "fluidsynth_gain": _FLUID_GAIN,
+                "target_peak": TARGET_PEAK, "reverb": False, "chorus": False,
+                "mono": "mean of left and right",
+            },
+            "notes": len(examples),
+            "silent_notes_skipped": len(skipped),
+            "skipped": skipped,
+            "instruments": instruments,
+        }
+        (tmp / "build.json").write_text(json.dumps(summary, indent=2) + "\n")
+    logger.debug(
+        f"wrote {len(examples)} notes of {len(instruments)} instruments to {out} "
+        f"({len(skipped)} silent notes outside the presets' key ranges skipped)"
+    )
+    return summary

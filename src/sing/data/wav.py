@@ -1,0 +1,100 @@
+"""16-bit PCM WAV files: a byte-exact writer and a checking reader."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from sing.errors import SingError, describe_os_error
+from sing.utils.atomic import atomic_write_bytes
+
+
+def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """A canonical 44-byte-header mono 16-bit PCM WAV of ``samples: int16[T]``."""
+    data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1,
+        sample_rate, sample_rate * 2, 2, 16, b"data", len(data),
+    )
+    return header + data
+
+
+def write_wav(
+    path: str | Path, samples: np.ndarray, sample_rate: int, atomic: bool = False
+) -> None:
+    """Write ``samples: int16[T]`` as a mono 16-bit WAV (atomically if asked)."""
+    payload = wav_bytes(samples, sample_rate)
+    if atomic:
+        atomic_write_bytes(path, payload)
+    else:
+        Path(path).write_bytes(payload)
+
+
+def declared_data_bytes(path: Path) -> int | None:
+    """Size of the ``data`` chunk that a RIFF/WAVE header declares (None if not found)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            for _ in range(64):
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return None
+                tag, size = struct.unpack("<4sI", chunk)
+                if tag == b"data":
+                    return size
+                f.seek(size + (size & 1), 1)
+    except OSError:
+        return None
+    return None
+
+
+def read_wav(
+    path: str | Path, sample_rate: int | None = None, length: int | None = None
+) -> np.ndarray:
+    """Read a mono 16-bit WAV as ``int16[T]``, checking its format.
+
+    Raises :class:`SingError` naming ``path`` if the file is missing, not a WAV, truncated,
+    not mono 16-bit PCM, or has another sample rate / length than asked.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise SingError("audio file is missing" if not path.exists() else "not a file", path)
+    try:
+        with sf.SoundFile(path) as f:
+            if f.format != "WAV":
+                raise SingError(f"is a {f.format} file, expected WAV", path)
+            if f.channels != 1:
+                raise SingError(f"has {f.channels} channels, expected 1 (mono)", path)
+            if sample_rate is not None and f.samplerate != sample_rate:
+                raise SingError(
+                    f"has sample rate {f.samplerate} Hz, expected {sample_rate} Hz", path
+                )
+            if f.subtype != "PCM_16":
+                raise SingError(f"is {f.subtype}, expected 16-bit PCM", path)
+            frames = f.frames
+            data = f.read(dtype="int16")
+    except SingError:
+        raise
+    except FileNotFoundError:
+        raise SingError("audio file is missing", path) from None
+    except sf.LibsndfileError as err:
+        raise SingError(f"not a readable WAV file ({err.error_string})", path) from None
+    except OSError as err:
+        raise SingError(describe_os_error(err, path)) from None
+    except RuntimeError as err:  # older soundfile versions
+        raise SingError(f"not a readable WAV file ({err})", path) from None
+    declared = declared_data_bytes(path)
+    if declared is not None and declared // 2 > len(data):
+        raise SingError(f"is truncated: {len(data)} of {declared // 2} samples", path)
+    if len(data) != frames:
+        raise SingError(f"is truncated: {len(data)} of {frames} samples", path)
+    if length is not None and len(data) != length:
+        raise SingError(f"has {len(data)} samples, expected {length}", path)
+    return data

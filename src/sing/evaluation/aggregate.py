@@ -1,0 +1,103 @@
+"""Per-note evaluation records, their averages per system and per instrument family.
+
+A *system* is what produced the notes: ``sing`` (the model), ``resample`` (the sampler
+reference) or ``ground_truth`` (the recording itself, the ceiling of pitch accuracy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: The paper's metrics (reference code names), in table order.
+LOSS_METRICS: tuple[str, ...] = ("spectral_l1", "spectral_mse", "wav_mse", "wav_l1")
+#: Pitch metrics (shares of notes, 0-1).
+PITCH_METRICS: tuple[str, ...] = ("pitch_accuracy", "pitch_accuracy_octave")
+METRICS: tuple[str, ...] = LOSS_METRICS + PITCH_METRICS
+#: Order of the systems in tables.
+SYSTEM_ORDER: tuple[str, ...] = ("sing", "autoencoder", "resample", "ground_truth")
+
+
+@dataclass(frozen=True)
+class NoteRecord:
+    """Metrics of one generated note against its ground truth.
+
+    Loss metrics are nan where they do not apply (e.g. a reference without a source note).
+    """
+
+    system: str
+    name: str
+    instrument: str
+    family: str
+    pitch: int
+    velocity: int
+    spectral_l1: float
+    spectral_mse: float
+    wav_mse: float
+    wav_l1: float
+    f0_hz: float
+    cents: float
+    pitch_correct: bool
+    pitch_correct_octave: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (nan becomes None)."""
+        return {k: _json_number(v) for k, v in asdict(self).items()}
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _mean(values: Sequence[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else float("nan")
+
+
+def summarize(records: Sequence[NoteRecord]) -> dict[str, float]:
+    """Averages of ``records``: each loss metric (ignoring nan), the two pitch accuracies
+    (share of notes, 0-1) and ``notes`` (how many)."""
+    out: dict[str, float] = {m: _mean([getattr(r, m) for r in records]) for m in LOSS_METRICS}
+    n = len(records)
+    out["pitch_accuracy"] = sum(r.pitch_correct for r in records) / n if n else float("nan")
+    out["pitch_accuracy_octave"] = (
+        sum(r.pitch_correct_octave for r in records) / n if n else float("nan")
+    )
+    out["notes"] = n
+    return out
+
+
+def aggregate(records: Iterable[NoteRecord]) -> dict[str, Any]:
+    """Group ``records`` by system, and within a system by family.
+
+    Returns ``{"systems": {system: {"overall": summary, "families": {family: summary}}},
+    "relative_pitch_accuracy": sing / ground truth (when both exist)}``.
+    """
+    by_system: dict[str, list[NoteRecord]] = {}
+    for r in records:
+        by_system.setdefault(r.system, []).append(r)
+    systems: dict[str, Any] = {}
+    for system in sorted(by_system, key=_system_key):
+        recs = by_system[system]
+        families: dict[str, list[NoteRecord]] = {}
+        for r in recs:
+            families.setdefault(r.family, []).append(r)
+        systems[system] = {
+            "overall": summarize(recs),
+            "families": {f: summarize(families[f]) for f in sorted(families)},
+        }
+    out: dict[str, Any] = {"systems": systems}
+    model = next((s for s in ("sing", "autoencoder") if s in systems), None)
+    if model is not None and "ground_truth" in systems:
+        ceiling = systems["ground_truth"]["overall"]["pitch_accuracy"]
+        reached = systems[model]["overall"]["pitch_accuracy"]
+        out["relative_pitch_accuracy"] = reached / ceiling if ceiling > 0 else float("nan")
+    return out
+
+
+def _system_key(system: str) -> tuple[int, str]:
+    return (SYSTEM_ORDER.index(system) if system in SYSTEM_ORDER else len(SYSTEM_ORDER), system)

@@ -1,0 +1,245 @@
+"""The listening report: one folder with a self-contained ``index.html``.
+
+The page holds the metrics table; for a choice of held-out notes, the ground truth, SING and
+the resample reference side by side, each with an audio player and its log-spectrogram; the
+training curves; the t-SNE map of the learned instrument embeddings coloured by family; and
+"new instruments": notes generated from embeddings interpolated between two instruments.
+Every image and sound is embedded as a ``data:`` URI, so the page works offline and by e-mail;
+the sounds are also written as WAV files in ``audio/`` beside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sing.evaluation.figures import data_uri, spectrogram_png, tsne_png, wav_bytes
+from sing.evaluation.tables import METRIC_LABELS, SYSTEM_LABELS, format_value
+from sing.utils.atomic import atomic_directory
+
+logger = logging.getLogger(__name__)
+
+SHOWN_SYSTEMS: tuple[str, ...] = ("ground_truth", "sing", "autoencoder", "resample")
+INTERPOLATION_STEPS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.note { display: flex; gap: 12px; margin: 1em 0; flex-wrap: wrap; }
+.cell { border: 1px solid #ddd; padding: 6px; border-radius: 4px; }
+.cell h4 { margin: 0 0 4px 0; font-size: 13px; }
+audio { width: 256px; display: block; }
+img { display: block; }
+.meta { color: #666; font-size: 13px; }
+"""
+
+
+def choose_showcase(dataset: Any, per_family: int = 1, velocity: int = 100) -> list[str]:
+    """Names of held-out notes to listen to: ``per_family`` notes of each family, at the
+    velocity nearest ``velocity``, spread over the instruments."""
+    vocab = dataset.vocabulary
+    target_v = min(range(vocab.num_velocities), key=lambda i: abs(vocab.velocities[i] - velocity))
+    by_family: dict[str, list[str]] = {}
+    seen_instruments: set[int] = set()
+    for name in sorted(dataset.names):
+        instrument, _pitch, v = vocab.encode_note(name)
+        if v != target_v:
+            continue
+        family = vocab.families[instrument]
+        chosen = by_family.setdefault(family, [])
+        if len(chosen) < per_family and instrument not in seen_instruments:
+            chosen.append(name)
+            seen_instruments.add(instrument)
+    return [n for fam in sorted(by_family) for n in by_family[fam]]
+
+
+@contextlib.contextmanager
+def _extra_instruments(model: torch.nn.Module, rows: torch.Tensor) -> Iterator[int]:
+    """Temporarily append ``rows: Tensor[K, instrument_dim]`` to the instrument lookup table;
+    yields the index of the first new row."""
+    table = model.generator.instrument_embedding
+    original = table
+    weight = torch.cat([table.weight.detach(), rows.to(table.weight)], dim=0)
+    model.generator.instrument_embedding = torch.nn.Embedding.from_pretrained(weight)
+    try:
+        yield original.num_embeddings
+    finally:
+        model.generator.instrument_embedding = original
+
+
+@torch.no_grad()
+def interpolate_instruments(
+    model: torch.nn.Module, first: int, second: int, pitch: int, velocity: int,
+    steps: Sequence[float] = INTERPOLATION_STEPS, device: str | torch.device = "cpu",
+) -> list[np.ndarray]:
+    """Notes from instrument embeddings ``(1 - a) * e[first] + a * e[second]`` for each ``a`` in
+    ``steps``: a list of ``ndarray[T]``."""
+    model = model.to(device).eval()
+    weight = model.generator.instrument_embedding.weight.detach()
+    alphas = torch.tensor(list(steps), dtype=weight.dtype, device=weight.device).unsqueeze(1)
+    rows = (1 - alphas) * weight[first] + alphas * weight[second]
+    with _extra_instruments(model, rows) as start:
+        k = len(steps)
+        instrument = torch.arange(start, start + k, device=device)
+        wav = model(instrument, torch.full((k,), pitch, device=device),
+                    torch.full((k,), velocity, device=device))
+    return [w.float().cpu().numpy() for w in wav]
+
+
+def _metrics_html(results: dict[str, Any]) -> str:
+    metrics = ["spectral_l1", "spectral_mse", "wav_mse", "wav_l1", "pitch_accuracy",
+               "pitch_accuracy_octave", "notes"]
+    head = "".join(f"<th>{html.escape(METRIC_LABELS.get(m, m))}</th>" for m in metrics)
+    rows = []
+    for system, v in results["systems"].items():
+        cells = "".join(f"<td>{format_value(m, v['overall'].get(m))}</td>" for m in metrics)
+        rows.append(f"<tr><td>{html.escape(SYSTEM_LABELS.get(system, system))}</td>{cells}</tr>")
+    out = f"<table><tr><th>system</th>{head}</tr>{''.join(rows)}</table>"
+    rel = results.get("relative_pitch_accuracy")
+    if rel is not None and math.isfinite(rel):
+        out += (f"<p>Pitch accuracy of the model relative to the ground truth: "
+                f"<b>{100 * rel:.1f}%</b></p>")
+    families = sorted({f for v in results["systems"].values() for f in v["families"]})
+    if families:
+        systems = list(results["systems"])
+        head = "".join(
+            f"<th>{html.escape(SYSTEM_LABELS.get(s, s).split(' (')[0])}<br>spectral L1 / pitch</th>"
+            for s in systems
+        )
+        rows = []
+        for fam in families:
+            cells = ""
+            for s in systems:
+                f = results["systems"][s]["families"].get(fam, {})
+                cells += (f"<td>{format_value('spectral_l1', f.get('spectral_l1'))} / "
+                          f"{format_value('pitch_accuracy', f.get('pitch_accuracy'))}</td>")
+            rows.append(f"<tr><td>{html.escape(fam)}</td>{cells}</tr>")
+        out += ("<h3>Per family</h3>"
+                f"<table><tr><th>family</th>{head}</tr>{''.join(rows)}</table>")
+    return out
+
+
+def _cell(label: str, wav: np.ndarray, sample_rate: int, audio_dir: Path, stem: str,
+          vmax: float | None) -> str:
+    data = wav_bytes(wav, sample_rate)
+    (audio_dir / f"{stem}.wav").write_bytes(data)
+    png = spectrogram_png(wav, sample_rate, vmax=vmax)
+    return (
+        f'<div class="cell"><h4>{html.escape(label)}</h4>'
+        f'<img alt="spectrogram: {html.escape(label)}" src="{data_uri(png, "image/png")}">'
+        f'<audio controls preload="metadata" src="{data_uri(data, "audio/wav")}"></audio></div>'
+    )
+
+
+def write_report(
+    out: str | Path,
+    evaluation: Any,
+    sample_rate: int,
+    model: torch.nn.Module | None = None,
+    vocabulary: Any | None = None,
+    run_dir: str | Path | None = None,
+    title: str = "SING: listening report",
+    notes: str = "",
+    device: str | torch.device = "cpu",
+) -> Path:
+    """Write the report folder ``out`` (atomically) and return the path of its index.html.
+
+    ``evaluation`` is a :class:`sing.evaluation.evaluator.Evaluation` whose ``audio`` holds the
+    held-out notes to show; ``model``/``vocabulary`` (a SING) give the t-SNE map and the new
+    instruments; ``run_dir`` gives the training curves (``metrics.jsonl``).
+    """
+    from sing.data.vocabulary import parse_note_name
+
+    out = Path(out)
+    sections: list[str] = []
+    with atomic_directory(out) as tmp:
+        audio_dir = tmp / "audio"
+        audio_dir.mkdir()
+        meta = evaluation.results.get("meta", {})
+        sections.append("<h2>Metrics</h2>")
+        if meta:
+            sections.append('<p class="meta">' + html.escape(
+                ", ".join(f"{k}: {v}" for k, v in meta.items())) + "</p>")
+        sections.append(_metrics_html(evaluation.results))
+
+        sections.append("<h2>Held-out notes</h2><p>Pairs (instrument, pitch) never seen in "
+                        "training. Left to right: the recording, the model, and what a sampler "
+                        "does (the nearest training pitch, resampled).</p>")
+        for name, systems in evaluation.audio.items():
+            instrument, pitch, velocity = parse_note_name(name)
+            truth = systems.get("ground_truth")
+            vmax = None
+            if truth is not None:
+                from sing.evaluation.figures import log_spectrogram
+
+                vmax = float(log_spectrogram(truth).max())
+            cells = [
+                _cell(SYSTEM_LABELS.get(s, s).split(" (")[0], systems[s], sample_rate,
+                      audio_dir, f"{name}.{s}", vmax)
+                for s in SHOWN_SYSTEMS if s in systems
+            ]
+            sections.append(
+                f"<h3>{html.escape(instrument)}, pitch {pitch}, velocity {velocity}</h3>"
+                f'<div class="note">{"".join(cells)}</div>'
+            )
+
+        if run_dir is not None and (Path(run_dir) / "metrics.jsonl").is_file():
+            from sing.training.curves import plot_metrics
+
+            curves = plot_metrics(run_dir, tmp / "curves.png")
+            sections.append("<h2>Training curves</h2>"
+                            f'<img alt="training curves" style="max-width:100%" '
+                            f'src="{data_uri(Path(curves).read_bytes(), "image/png")}">')
+
+        if model is not None and vocabulary is not None and hasattr(model, "generator"):
+            sections.append(_embedding_sections(model, vocabulary, sample_rate, audio_dir,
+                                                device))
+        if notes:
+            sections.append(f"<h2>Notes</h2><p>{html.escape(notes)}</p>")
+        page = (
+            f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{html.escape(title)}</h1>{''.join(sections)}</body></html>\n"
+        )
+        (tmp / "index.html").write_text(page, encoding="utf-8")
+    return out / "index.html"
+
+
+def _embedding_sections(
+    model: torch.nn.Module, vocabulary: Any, sample_rate: int, audio_dir: Path,
+    device: str | torch.device,
+) -> str:
+    weight = model.generator.instrument_embedding.weight.detach().float().cpu().numpy()
+    png = tsne_png(weight, vocabulary.instruments, vocabulary.families)
+    parts = ["<h2>Instrument embeddings</h2><p>t-SNE of the learned instrument lookup table, "
+             "coloured by NSynth family (the paper's Figure 4).</p>",
+             f'<img alt="t-SNE of instrument embeddings" src="{data_uri(png, "image/png")}">']
+    n = vocabulary.num_instruments
+    if n < 2:
+        return "".join(parts)
+    first = 0
+    second = next((i for i in range(n) if vocabulary.families[i] != vocabulary.families[0]), 1)
+    pitch = (vocabulary.pitch_min + vocabulary.pitch_max) // 2
+    velocity = min(range(vocabulary.num_velocities),
+                   key=lambda i: abs(vocabulary.velocities[i] - 100))
+    wavs = interpolate_instruments(model, first, second, pitch, velocity, device=device)
+    a, b = vocabulary.instruments[first], vocabulary.instruments[second]
+    cells = [
+        _cell(f"{1 - alpha:.2f} {a} + {alpha:.2f} {b}", wav, sample_rate, audio_dir,
+              f"interpolation-{k}", None)
+        for k, (alpha, wav) in enumerate(zip(INTERPOLATION_STEPS, wavs, strict=True))
+    ]
+    parts.append(f"<h2>New instruments</h2><p>Notes (pitch {pitch}) from instrument embeddings "
+                 f"interpolated between {html.escape(a)} and {html.escape(b)}.</p>"
+                 f'<div class="note">{"".join(cells)}</div>')
+    return "".join(parts)

@@ -1,0 +1,142 @@
+"""`sing report`: evaluate a run's model on its held-out notes and write the listening report."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from sing.errors import SingError
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "model.safetensors"
+
+
+def run_data_folder(run: Path) -> Path | None:
+    """The data folder a training run was trained on, as recorded in its run files."""
+    for name in ("run.json", "config.json", "train_config.json"):
+        path = run / name
+        if not path.is_file():
+            continue
+        try:
+            cfg = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        found = _find_key(cfg, ("data", "data_dir", "data_root", "root", "dataset"))
+        if isinstance(found, str) and (Path(found) / "examples.json").is_file():
+            return Path(found)
+    return None
+
+
+def _find_key(obj: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(obj, dict):
+        for key in keys:
+            if isinstance(obj.get(key), str):
+                return obj[key]
+        for value in obj.values():
+            found = _find_key(value, keys)
+            if found is not None:
+                return found
+    return None
+
+
+def report_for_run(
+    run: Path | None = None,
+    model_path: Path | None = None,
+    data: Path | None = None,
+    out: Path | None = None,
+    split: str = "test",
+    limit: int | None = None,
+    per_family: int = 1,
+    device: str = "cpu",
+    check: bool = False,
+    title: str = "SING: listening report",
+    notes: str = "",
+    progress: bool = True,
+) -> Path:
+    """Evaluate and write the report folder; returns the path of its ``index.html``.
+
+    Either ``run`` (a training run folder holding ``model.safetensors`` and ``metrics.jsonl``)
+    or ``model_path`` is needed; ``data`` defaults to the run's data folder. Also writes
+    ``metrics.json`` and ``metrics.md`` in the report folder. With ``check`` the page is opened
+    in headless Chromium and any missing source or console error raises :class:`SingError`.
+    """
+    from sing.data.nsynth import NSynthDataset
+    from sing.evaluation.evaluator import evaluate_model
+    from sing.evaluation.report import choose_showcase, write_report
+    from sing.evaluation.tables import write_results
+    from sing.models.io import load_model
+
+    if run is None and model_path is None:
+        raise SingError("give --run RUN_DIR or --model FILE")
+    if run is not None:
+        if not run.is_dir():
+            raise SingError("no such run folder", run)
+        model_path = model_path or run / MODEL_FILE
+        if not model_path.is_file():
+            raise SingError(f"no {MODEL_FILE} in this run (has training finished?)", run)
+        data = data or run_data_folder(run)
+    if data is None:
+        raise SingError("the data folder is unknown: pass --data DIR")
+    out = out or ((run / "report") if run is not None else Path("report"))
+    model, info = load_model(model_path, device=device)
+    dataset = NSynthDataset(data, split=split)
+    if len(dataset) == 0:
+        raise SingError(f"the {split} split has no notes", data)
+    reference = NSynthDataset(data, split="train")
+    showcase = choose_showcase(dataset, per_family=per_family)
+    evaluation = evaluate_model(model, dataset, reference, device=device, limit=limit,
+                                keep_audio=showcase, progress=progress)
+    missing = [n for n in showcase if n not in evaluation.audio]
+    if missing:  # --limit left some showcase notes out: evaluate those too
+        extra = _Subset(dataset, missing)
+        more = evaluate_model(model, extra, reference, device=device, keep_audio=missing,
+                              progress=False)
+        evaluation.audio.update(more.audio)
+    evaluation.results["meta"].update(
+        {"model": model_path.name, "kind": info.kind, "split": split, "data": str(data)}
+    )
+    index = write_report(
+        out, evaluation, dataset.vocabulary.sample_rate, model=model,
+        vocabulary=info.vocabulary, run_dir=run, title=title, notes=notes, device=device,
+    )
+    evaluation.results["notes"] = [r.to_dict() for r in evaluation.records]
+    write_results(evaluation.results, out / "metrics.json", title="Evaluation")
+    if check:
+        check_report(index)
+    return index
+
+
+def check_report(index: Path) -> None:
+    """Open ``index`` in headless Chromium; raise :class:`SingError` unless every image and
+    audio source loads, the console is clean and the page is not blank."""
+    from sing.evaluation.browser import check_page
+
+    result = check_page(index)
+    if not result.ok:
+        problems = [f"{m['kind']} {m['src'][:40]} did not load" for m in result.failed_media]
+        problems += [f"console: {e}" for e in result.console_errors]
+        if result.screenshot_std <= 1.0:
+            problems.append("the page renders blank")
+        raise SingError("; ".join(problems[:3]), index)
+    logger.info(f"checked in headless Chromium: {len(result.media)} images and sounds load")
+
+
+class _Subset:
+    """The notes of ``dataset`` named ``names`` (same item format and vocabulary)."""
+
+    def __init__(self, dataset: Any, names: list[str]) -> None:
+        position = {n: i for i, n in enumerate(dataset.names)}
+        self._dataset = dataset
+        self._indices = [position[n] for n in names]
+        self.names = list(names)
+        self.vocabulary = dataset.vocabulary
+        self.root = getattr(dataset, "root", None)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self._dataset[self._indices[i]]

@@ -1,0 +1,330 @@
+"""Fast inference for a trained SING model: same weights, same output length, no retraining.
+
+:class:`FastSING` is an inference-only copy of a :class:`~sing.models.sing.SING` model, callable
+like it: ``(instrument[B], pitch[B], velocity[B]) -> wav Tensor[B, T]``::
+
+    fast = FastSING.from_model(model, dtype=torch.bfloat16)
+    wav = fast(instrument, pitch, velocity)          # float32 Tensor[B, T]
+
+What makes it fast (see docs/benchmarks.md, section "Generation", for the figures):
+
+* The decoder runs as matrix products instead of convolutions. Its first
+  ``Conv1d(frame_dim, channels, k)`` is one GEMM on the unfolded frames
+  ``[B*(L-k+1), frame_dim*k]``; each 1x1 "rewrite" convolution is a GEMM with the ReLU fused;
+  the windowed ``ConvTranspose1d(channels, 1, window, stride)`` is a GEMM to
+  ``window``-sample frames followed by an overlap-add with hop ``stride``. On CPUs with
+  AVX-512-bf16 / AMX, bf16 GEMMs run several times faster than fp32 ones, whereas bf16
+  convolutions are *slower* than fp32 ones: the GEMM form is what lets bf16 pay off.
+* On the CPU the GEMM weights are packed once for oneDNN (``torch.ops.mkldnn``), which also
+  makes batch-1 matrix-vector products faster; elsewhere (CUDA) plain ``F.linear`` is used.
+* The squared-Hann window of the output layer is applied once, when the copy is built.
+* Decoder positions whose samples are all cut away (the transposed convolution's padding and the
+  strip back to the note) are never computed.
+* The sequence generator keeps PyTorch's fused LSTM (oneDNN on the CPU, cuDNN on CUDA) with its
+  weights cast to ``dtype``; the frames projection is a GEMM.
+
+In float32 the output matches ``model(...)`` to rounding (the tests check ``allclose``); in
+bfloat16 the spectral loss between the two stays far below 1% of the signal's log-power.
+
+The copy is a snapshot: build it again after the model's weights change.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sing.models import frames as F_
+
+if TYPE_CHECKING:
+    from sing.models.sing import SING
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FastSING", "GemmLinear", "compile_for_inference", "fast_generate"]
+
+
+def _mkldnn_ops_available() -> bool:
+    return (
+        torch.backends.mkldnn.is_available()
+        and hasattr(torch.ops, "mkldnn")
+        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+    )
+
+
+class GemmLinear:
+    """``y = act(x @ weight.T + bias)`` with the weight prepared once for fast inference.
+
+    On the CPU the weight is packed for oneDNN (bf16 and fp32 GEMMs and matrix-vector products,
+    ReLU fused); anywhere else, or if oneDNN refuses the weight, ``F.linear`` is used.
+
+    Args:
+        weight: Tensor[out_features, in_features].
+        bias: Tensor[out_features] or None.
+        dtype: compute dtype (inputs are cast to it; outputs have it).
+        relu: apply a ReLU to the output.
+        packed: allow the oneDNN packed path (``False`` forces ``F.linear``, e.g. for tests).
+    """
+
+    def __init__(
+        self,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        dtype: torch.dtype,
+        relu: bool = False,
+        packed: bool = True,
+    ) -> None:
+        self.dtype = dtype
+        self.relu = relu
+        self.weight = weight.detach().to(dtype).contiguous()
+        self.bias = None if bias is None else bias.detach().to(dtype).contiguous()
+        self.out_features, self.in_features = self.weight.shape
+        self.packed_weight: torch.Tensor | None = None
+        if packed and self.weight.device.type == "cpu" and _mkldnn_ops_available():
+            self.packed_weight = self._pack()
+
+    def _pack(self) -> torch.Tensor | None:
+        """oneDNN-packed weight, or None when this build/CPU cannot run it correctly."""
+        try:
+            packed = torch.ops.mkldnn._reorder_linear_weight(self.weight, None)
+            probe = torch.linspace(-1, 1, 3 * self.in_features, dtype=torch.float32)
+            probe = probe.reshape(3, self.in_features).to(self.dtype)
+            got = self._packed_call(probe, packed).float()
+            want = self._plain_call(probe).float()
+        except (RuntimeError, NotImplementedError) as err:  # pragma: no cover - build-specific
+            logger.debug("oneDNN packed linear unavailable (%s), using F.linear", err)
+            return None
+        tol = 1e-4 if self.dtype == torch.float32 else 3e-2
+        scale = want.abs().max().clamp_min(1e-6)
+        if not bool(((got - want).abs().max() / scale) <= tol):  # pragma: no cover
+            logger.warning("oneDNN packed linear disagrees with F.linear; using F.linear")
+            return None
+        return packed
+
+    def _packed_call(self, x: torch.Tensor, packed: torch.Tensor) -> torch.Tensor:
+        attr = "relu" if self.relu else "none"
+        return torch.ops.mkldnn._linear_pointwise(x, packed, self.bias, attr, [], "")
+
+    def _plain_call(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.linear(x, self.weight, self.bias)
+        return F.relu_(y) if self.relu else y
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """x: Tensor[N, in_features] -> Tensor[N, out_features] in ``dtype``."""
+        x = x.to(self.dtype)
+        if self.packed_weight is not None:
+            return self._packed_call(x.contiguous(), self.packed_weight)
+        return self._plain_call(x)
+
+    @property
+    def flops_per_row(self) -> int:
+        """Multiply-adds x 2 per input row."""
+        return 2 * self.in_features * self.out_features
+
+
+class FastSING:
+    """Inference-only SING: fused LSTM in ``dtype`` + decoder as GEMMs + overlap-add.
+
+    Build it with :meth:`from_model` (or :func:`compile_for_inference`); call it like the model.
+    """
+
+    def __init__(
+        self,
+        model: SING,
+        dtype: torch.dtype = torch.bfloat16,
+        lstm_dtype: torch.dtype | None = None,
+        packed: bool = True,
+        chunk_notes: int = 16,
+    ) -> None:
+        if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+            raise ValueError(f"unsupported dtype {dtype} (float32, bfloat16 or float16)")
+        self.config = model.config
+        self.dtype = dtype
+        self.lstm_dtype = lstm_dtype or dtype
+        self.chunk_notes = max(1, int(chunk_notes))
+        generator, decoder = model.generator, model.decoder
+        self.device = next(model.parameters()).device
+        # -- sequence generator: the model's own embeddings, a fused LSTM copy in lstm_dtype -----
+        self._generator = generator
+        self.lstm: nn.LSTM = copy.deepcopy(generator.lstm).to(self.lstm_dtype).eval()
+        self.lstm.requires_grad_(False)
+        out = generator.output
+        self.frames_linear = GemmLinear(out.weight, out.bias, dtype, packed=packed)
+        # -- decoder: conv(k) -> GEMM on unfolded frames, 1x1 convs -> GEMMs, conv-transpose ----
+        convs = [m for m in decoder.layers if isinstance(m, nn.Conv1d)]
+        first, rewrites = convs[0], convs[1:]
+        channels, frame_dim, k = first.weight.shape
+        self.context = k
+        self.first = GemmLinear(
+            first.weight.reshape(channels, frame_dim * k), first.bias, dtype, relu=True,
+            packed=packed,
+        )
+        self.rewrites = [
+            GemmLinear(c.weight[:, :, 0], c.bias, dtype, relu=True, packed=packed)
+            for c in rewrites
+        ]
+        last = decoder.layers[-1]
+        with torch.no_grad():
+            windowed = last.windowed_weight().float()  # [channels, 1, window]
+        self.window = windowed.shape[-1]
+        self.stride = last.stride[0]
+        self.padding = last.padding[0]
+        self.output = GemmLinear(windowed[:, 0, :].t(), None, dtype, packed=packed)
+        self.output_bias = last.bias.detach().float().clone() if last.bias is not None else None
+
+    # -- construction --------------------------------------------------------------------------
+    @classmethod
+    def from_model(
+        cls, model: SING, dtype: torch.dtype = torch.bfloat16, **kwargs
+    ) -> FastSING:
+        """A fast inference copy of ``model`` (its current weights), computing in ``dtype``."""
+        return cls(model, dtype=dtype, **kwargs)
+
+    # -- sequence generator --------------------------------------------------------------------
+    def frames(
+        self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor
+    ) -> torch.Tensor:
+        """Frames of a whole note.
+
+        Args:
+            instrument, pitch, velocity: LongTensor[B] (model indices).
+        Returns:
+            Tensor[B, L, frame_dim] in ``dtype`` (time-major: L = num_frames, 265 for the paper).
+        """
+        x = self._generator.inputs(instrument, pitch, velocity).to(self.lstm_dtype)
+        hidden, _ = self.lstm(x)  # [B, L, H]
+        b, length, h = hidden.shape
+        return self.frames_linear(hidden.reshape(b * length, h)).reshape(b, length, -1)
+
+    # -- decoder -------------------------------------------------------------------------------
+    def _positions(self, num_frames: int, strip: bool) -> tuple[int, int, int]:
+        """Decoder positions to compute and where the kept samples start in their output.
+
+        Position j (after the context conv) writes full-output samples
+        ``[j*stride, j*stride + window)``; the transposed conv keeps ``[padding, full - padding)``
+        and ``strip`` keeps ``[margin, margin + T)`` of that. Returns ``(first, last + 1,
+        offset)``: positions needed and the index of the first kept sample in the overlap-add
+        of those positions.
+        """
+        s, w = self.stride, self.window
+        positions = num_frames - self.context + 1
+        decoded = (positions - 1) * s + w - 2 * self.padding
+        if strip:
+            start = self.padding + F_.margin(self.config)
+            stop = start + self.config.note_length
+        else:
+            start, stop = self.padding, self.padding + decoded
+        first = max(0, (start - w) // s + 1)  # first j with j*s + w > start
+        end = min(positions, (stop - 1) // s + 1)  # last j with j*s < stop, + 1
+        return first, end, start - first * s
+
+    def decode(self, frames: torch.Tensor, strip: bool = True) -> torch.Tensor:
+        """Decoder on frames.
+
+        Args:
+            frames: Tensor[B, L, frame_dim] (time-major, as :meth:`frames` returns).
+            strip: cut to the note (T samples) like ``SING.forward``; else the decoder's full
+                ``decoded_length(L)`` samples.
+        Returns:
+            float32 Tensor[B, T] (or [B, decoded_length(L)]).
+        """
+        b, length, d = frames.shape
+        first, end, offset = self._positions(length, strip)
+        n = end - first
+        k, s, w = self.context, self.stride, self.window
+        if strip:
+            keep = self.config.note_length
+        else:
+            keep = F_.decoded_length(length, self.config)
+        window_frames = frames[:, first : end + k - 1]  # [B, n + k - 1, D]
+        # im2col: row j = frames j..j+k-1, ordered (D, k) like the conv weight.
+        cols = window_frames.unfold(1, k, 1).reshape(b * n, d * k)
+        h = self.first(cols)
+        for layer in self.rewrites:
+            h = layer(h)
+        pieces = self.output(h).float().reshape(b, n, w // s, s)  # [B, n, window/stride, s]
+        full = torch.zeros(b, n + w // s - 1, s, dtype=torch.float32, device=frames.device)
+        for q in range(w // s):
+            full[:, q : q + n] += pieces[:, :, q]
+        full = full.reshape(b, -1)
+        wav = full[:, offset : offset + keep]
+        if self.output_bias is not None:
+            wav = wav + self.output_bias.to(wav.device)
+        return wav
+
+    # -- the model call ------------------------------------------------------------------------
+    def __call__(
+        self,
+        instrument: torch.Tensor,
+        pitch: torch.Tensor,
+        velocity: torch.Tensor,
+        strip: bool = True,
+    ) -> torch.Tensor:
+        """Generate notes like ``SING.forward``.
+
+        Args:
+            instrument, pitch, velocity: LongTensor[B] (model indices).
+            strip: as in ``SING.forward``.
+        Returns:
+            float32 Tensor[B, T] (T = ``config.note_length``; ``decoded_length`` if not strip).
+        """
+        with torch.inference_mode():
+            frames = self.frames(instrument, pitch, velocity)
+            out = [
+                self.decode(frames[i : i + self.chunk_notes], strip=strip)
+                for i in range(0, frames.shape[0], self.chunk_notes)
+            ]
+        return torch.cat(out) if len(out) > 1 else out[0]
+
+    def flops_per_note(self) -> dict[str, int]:
+        """Multiply-add FLOPs (x2) of one note, by part, for the positions actually computed."""
+        c = self.config
+        steps = c.num_frames
+        gates = 4 * c.hidden_size
+        lstm = 0
+        for layer in range(c.num_layers):
+            width = c.input_dim if layer == 0 else c.hidden_size
+            lstm += 2 * steps * gates * (width + c.hidden_size)
+        lstm += steps * self.frames_linear.flops_per_row
+        first, end, _ = self._positions(steps, strip=True)
+        n = end - first
+        decoder = n * (
+            self.first.flops_per_row
+            + sum(r.flops_per_row for r in self.rewrites)
+            + self.output.flops_per_row
+        )
+        return {"sequence_generator": lstm, "decoder": decoder, "total": lstm + decoder}
+
+
+def compile_for_inference(model: SING, dtype: torch.dtype = torch.bfloat16) -> FastSING:
+    """Same as :meth:`FastSING.from_model`: a fast inference copy of ``model`` in ``dtype``."""
+    return FastSING.from_model(model, dtype=dtype)
+
+
+def fast_generate(
+    dtype: torch.dtype = torch.bfloat16,
+) -> Callable[[SING, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+    """A ``generate=`` function for :func:`sing.api.generate_indices` using :class:`FastSING`.
+
+    The fast copy is built on the first call for a model and reused for the following chunks.
+    """
+    cache: dict[int, tuple[SING, FastSING]] = {}
+
+    def generate(
+        model: SING, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor
+    ) -> torch.Tensor:
+        entry = cache.get(id(model))
+        if entry is None or entry[0] is not model:
+            cache.clear()
+            entry = (model, FastSING.from_model(model, dtype=dtype))
+            cache[id(model)] = entry
+        return entry[1](instrument, pitch, velocity)
+
+    return generate

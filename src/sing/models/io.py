@@ -1,0 +1,244 @@
+"""Model files: one self-describing safetensors file per model, never a pickle.
+
+The file holds the weights (float32 unless saved otherwise) and, in the safetensors metadata
+(string -> string):
+
+    format          "sing-model"
+    format_version  "1"   (files from a newer sing are refused with one clear line)
+    kind            "sing" | "autoencoder"
+    config          SingConfig JSON
+    vocabulary      Vocabulary JSON (instrument names, ids, families, velocities, pitch range,
+                    sample rate, note length)
+    recipe          JSON of how it was trained (free form: stage, epochs, losses, ...)
+
+The header is checked by hand before safetensors reads the tensors, so a truncated, foreign or
+newer file gives one :class:`~sing.errors.SingError` line naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sing.data.vocabulary import Vocabulary
+from sing.errors import SingError, describe_os_error
+from sing.models.autoencoder import Autoencoder
+from sing.models.config import SingConfig
+from sing.models.sing import SING
+from sing.utils.atomic import atomic_write_bytes
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "sing-model"
+FORMAT_VERSION = 1
+KINDS: dict[str, type[nn.Module]] = {"sing": SING, "autoencoder": Autoencoder}
+_MAX_HEADER = 100 * 1024 * 1024
+_DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
+                "I8": 1, "U8": 1, "BOOL": 1}
+
+
+@dataclass
+class ModelInfo:
+    """What a model file says about itself (everything but the weights)."""
+
+    path: Path
+    kind: str
+    config: SingConfig
+    vocabulary: Vocabulary
+    recipe: dict[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+    num_parameters: int = 0
+    size_bytes: int = 0
+    dtype: str = "F32"
+
+
+def num_parameters(model: nn.Module) -> int:
+    """Number of learned parameters."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def save_model(
+    path: str | Path,
+    model: nn.Module,
+    vocabulary: Vocabulary | None = None,
+    recipe: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``model`` (SING or Autoencoder) to one safetensors file, atomically.
+
+    ``vocabulary`` defaults to ``model.vocabulary``. Returns the path written.
+    """
+    from safetensors.torch import save
+
+    path = Path(path)
+    kind = getattr(model, "kind", None)
+    if kind not in KINDS:
+        raise TypeError(f"cannot save a {type(model).__name__}: expected SING or Autoencoder")
+    vocabulary = vocabulary if vocabulary is not None else getattr(model, "vocabulary", None)
+    if vocabulary is None:
+        raise ValueError("a model file needs the vocabulary the model was trained on")
+    config: SingConfig = model.config
+    if vocabulary.num_instruments != config.num_instruments:
+        raise ValueError(
+            f"vocabulary has {vocabulary.num_instruments} instruments, "
+            f"the model {config.num_instruments}"
+        )
+    if vocabulary.num_velocities != config.num_velocities:
+        raise ValueError(
+            f"vocabulary has {vocabulary.num_velocities} velocities, "
+            f"the model {config.num_velocities}"
+        )
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    metadata = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "kind": kind,
+        "config": config.to_json(),
+        "vocabulary": vocabulary.to_json(),
+        "recipe": json.dumps(recipe or {}, sort_keys=True, default=str),
+    }
+    atomic_write_bytes(path, save(tensors, metadata=metadata))
+    logger.info("wrote %s (%s, %d parameters)", path, kind, num_parameters(model))
+    return path
+
+
+def _read_header(path: Path) -> tuple[dict[str, Any], int]:
+    """Parse and check the safetensors header; returns (header, file size)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise SingError("not a sing model file (too short to be safetensors)", path)
+            (n,) = struct.unpack("<Q", head)
+            if n > _MAX_HEADER or 8 + n > size:
+                if n > _MAX_HEADER:
+                    raise SingError("not a sing model file (not safetensors)", path)
+                raise SingError("truncated model file (header cut short)", path)
+            raw = f.read(n)
+    except OSError as err:
+        raise SingError(describe_os_error(err, path).split(": ", 1)[-1], path) from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+        if not isinstance(header, dict):
+            raise ValueError
+    except (UnicodeDecodeError, ValueError):
+        raise SingError("not a sing model file (not safetensors)", path) from None
+    end = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            start, stop = entry["data_offsets"]
+            end = max(end, int(stop))
+            if int(stop) - int(start) != _DTYPE_SIZES.get(entry["dtype"], 0) * _numel(entry):
+                raise ValueError
+        except (KeyError, TypeError, ValueError):
+            raise SingError(f"corrupt model file (bad entry for tensor {name})", path) from None
+    if 8 + n + end > size:
+        raise SingError(
+            f"truncated model file ({size} bytes, the header promises {8 + n + end})", path
+        )
+    return header, size
+
+
+def _numel(entry: dict[str, Any]) -> int:
+    count = 1
+    for d in entry["shape"]:
+        count *= int(d)
+    return count
+
+
+def read_info(path: str | Path) -> ModelInfo:
+    """Read a model file's metadata without loading the weights."""
+    path = Path(path)
+    if not path.exists():
+        raise SingError("no such model file", path)
+    if path.is_dir():
+        raise SingError("is a folder, not a model file", path)
+    header, size = _read_header(path)
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise SingError("not a sing model file (safetensors without sing metadata)", path)
+    try:
+        version = int(meta.get("format_version", ""))
+    except ValueError:
+        raise SingError("corrupt model file (bad format_version)", path) from None
+    if version > FORMAT_VERSION:
+        raise SingError(
+            f"written by a newer sing (model format {version}; this sing reads up to "
+            f"{FORMAT_VERSION}): upgrade sing",
+            path,
+        )
+    kind = meta.get("kind")
+    if kind not in KINDS:
+        raise SingError(f"unknown model kind {kind!r} (valid: {', '.join(KINDS)})", path)
+    try:
+        config = SingConfig.from_json(meta.get("config", ""))
+        vocabulary = Vocabulary.from_json(meta.get("vocabulary", ""))
+        recipe = json.loads(meta.get("recipe", "{}"))
+    except (SingError, ValueError) as err:
+        raise SingError(f"corrupt model metadata ({err})", path) from None
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    dtypes = sorted({v["dtype"] for v in tensors.values()})
+    return ModelInfo(
+        path=path,
+        kind=kind,
+        config=config,
+        vocabulary=vocabulary,
+        recipe=recipe if isinstance(recipe, dict) else {"recipe": recipe},
+        format_version=version,
+        num_parameters=sum(_numel(v) for v in tensors.values()),
+        size_bytes=size,
+        dtype="/".join(dtypes),
+    )
+
+
+def load_model(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    kind: str | None = None,
+) -> tuple[nn.Module, ModelInfo]:
+    """Load a model file written by :func:`save_model`.
+
+    Args:
+        path: the .safetensors model file.
+        device: where to put the model.
+        kind: ``"sing"`` or ``"autoencoder"`` to refuse the other kind with one clear line.
+    Returns:
+        (model in eval mode with ``.vocabulary`` set, :class:`ModelInfo`).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    info = read_info(path)
+    if kind is not None and info.kind != kind:
+        raise SingError(f"is a {info.kind} model file, a {kind} model is needed here", info.path)
+    model = KINDS[info.kind](info.config, vocabulary=info.vocabulary)
+    try:
+        state = load_file(str(info.path), device="cpu")
+    except (SafetensorError, OSError, RuntimeError) as err:
+        raise SingError(f"corrupt model file ({err})", info.path) from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise SingError(f"weights do not match its config ({what})", info.path)
+    for name, tensor in state.items():
+        if tensor.shape != expected[name].shape:
+            raise SingError(
+                f"weights do not match its config ({name}: {tuple(tensor.shape)} in the file, "
+                f"{tuple(expected[name].shape)} expected)",
+                info.path,
+            )
+    model.load_state_dict(state)
+    model.to(device)
+    model.eval()
+    return model, info

@@ -1,0 +1,122 @@
+"""Stage 2's training targets: the train set encoded ONCE by the frozen encoder, on disk.
+
+``RUN_DIR/frames/`` holds ``frames.f32`` (a raw float32 array [N, D, L] read through
+``np.memmap``, never a Python list in RAM), ``symbols.npy`` (int64 [N, 3]: instrument, pitch,
+velocity) and ``meta.json`` (shape and a fingerprint of the encoder weights and the notes).
+The folder is built atomically; a folder whose fingerprint matches is reused as it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sing.utils.atomic import atomic_directory
+
+logger = logging.getLogger(__name__)
+
+
+def fingerprint(encoder: nn.Module, names: Sequence[str]) -> str:
+    """SHA-256 of the encoder weights and the note names (what the cache depends on)."""
+    h = hashlib.sha256()
+    for key, value in sorted(encoder.state_dict().items()):
+        h.update(key.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    h.update("\n".join(names).encode())
+    return h.hexdigest()
+
+
+class FramesCache:
+    """The encoded train set: ``frames[i]`` Tensor[D, L], ``symbols[i]`` (instr, pitch, vel)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        meta = json.loads((self.folder / "meta.json").read_text())
+        self.shape = tuple(meta["shape"])
+        self.fingerprint = meta["fingerprint"]
+        self.frames = np.memmap(self.folder / "frames.f32", dtype=np.float32, mode="r",
+                                shape=self.shape)
+        self.symbols = np.load(self.folder / "symbols.npy")
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def batch(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        """A batch: ``frames`` Tensor[B, D, L] and LongTensors[B] ``instrument``, ``pitch``,
+        ``velocity``."""
+        idx = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(idx, kind="stable")  # read the memmap in ascending order
+        frames = np.empty((len(idx), *self.shape[1:]), dtype=np.float32)
+        frames[order] = self.frames[idx[order]]
+        sym = torch.from_numpy(self.symbols[idx])
+        return {"frames": torch.from_numpy(frames), "instrument": sym[:, 0],
+                "pitch": sym[:, 1], "velocity": sym[:, 2]}
+
+
+def read_meta(folder: Path) -> dict | None:
+    """The cache's ``meta.json``, or None if absent or unreadable."""
+    try:
+        return json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@torch.no_grad()
+def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: torch.device,
+                       batch_size: int = 16, write: bool = True,
+                       progress: bool = False) -> FramesCache:
+    """Encode every note of ``dataset`` once with the frozen ``encoder`` into ``folder``.
+
+    Args:
+        encoder: an Autoencoder (``encode(wav[B, T]) -> frames[B, D, L]``), frozen.
+        dataset: items with ``wav`` Tensor[T], ``instrument``, ``pitch``, ``velocity``.
+        write: False on ranks that only read the cache another rank writes.
+    Returns:
+        The cache, reused as it is when its fingerprint matches.
+    """
+    from tqdm import tqdm
+
+    folder = Path(folder)
+    names = list(dataset.names)
+    fp = fingerprint(encoder, names)
+    meta = read_meta(folder)
+    if meta is not None and meta.get("fingerprint") == fp:
+        logger.info("reusing the encoded frames in %s", folder)
+        return FramesCache(folder)
+    if not write:
+        raise RuntimeError(f"{folder}: frames cache missing or stale on a reading rank")
+    n = len(dataset)
+    was_training = encoder.training
+    encoder.eval()
+    with atomic_directory(folder) as tmp:
+        frames = None
+        symbols = np.zeros((n, 3), dtype=np.int64)
+        bar = tqdm(total=n, desc="encode train set (stage 2 targets)", unit="note",
+                   disable=not progress, leave=False)
+        for lo in range(0, n, batch_size):
+            items = [dataset[i] for i in range(lo, min(lo + batch_size, n))]
+            wav = torch.stack([it["wav"] for it in items]).to(device)
+            out = encoder.encode(wav).float().cpu().numpy()
+            if frames is None:
+                shape = (n, *out.shape[1:])
+                frames = np.memmap(tmp / "frames.f32", dtype=np.float32, mode="w+", shape=shape)
+            frames[lo:lo + len(items)] = out
+            for j, it in enumerate(items):
+                symbols[lo + j] = (int(it["instrument"]), int(it["pitch"]), int(it["velocity"]))
+            bar.update(len(items))
+        bar.close()
+        if frames is None:
+            raise RuntimeError("cannot encode an empty train set")
+        frames.flush()
+        del frames
+        np.save(tmp / "symbols.npy", symbols)
+        (tmp / "meta.json").write_text(json.dumps({"shape": list(shape), "fingerprint": fp}))
+    encoder.train(was_training)
+    return FramesCache(folder)

@@ -1,0 +1,535 @@
+"""The paper's three training stages, resumable at any step, ready for ``torchrun``.
+
+1. ``ae``: the autoencoder (encoder + decoder) on waveforms, spectral (or waveform) loss.
+2. ``seq``: the sequence generator matches the frozen encoder's frames of the train set
+   (encoded once, memory-mapped on disk), MSE, truncated back-propagation over windows of 32
+   steps: one optimizer step per window, the LSTM state carried and detached.
+3. ``sing``: sequence generator + decoder end to end, spectral (or waveform) loss.
+
+Everything a run needs to continue lives in ``RUN_DIR/checkpoint.pt`` (see
+:mod:`sing.training.checkpoint`); rerunning the same command continues where it stopped, with
+bit-identical results on CPU. :func:`train` is the library entry point of ``sing train``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sing.errors import SingError, describe_os_error
+from sing.training import distributed as dist_
+from sing.training.checkpoint import (
+    capture_rng_state,
+    check_signature,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from sing.training.config import STAGES, TrainConfig
+from sing.training.metrics import MetricsLog
+from sing.training.sampler import ResumableBatchSampler, epoch_order, num_batches
+from sing.training.signals import StopRequest, catch_stop_signals
+from sing.training.validation import loss_sums, metrics_from_sums
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FILE = "checkpoint.pt"
+AUTOENCODER_FILE = "autoencoder.safetensors"
+MODEL_FILE = "model.safetensors"
+FRAMES_DIR = "frames"
+_STAGE_TITLES = {"ae": "autoencoder", "seq": "sequence generator", "sing": "SING end to end"}
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT/SIGTERM stopped the run after a checkpoint; rerun the command to resume."""
+
+    def __init__(self, signum: int, checkpoint: Path) -> None:
+        self.signum = signum
+        self.checkpoint = checkpoint
+        super().__init__(f"stopped by signal {signum}; checkpoint written to {checkpoint}; "
+                         "rerun the same command to resume")
+
+
+def train(config: TrainConfig) -> Path:
+    """Run (or resume) a training run; returns the path of the model file it wrote.
+
+    ``RUN_DIR/model.safetensors`` is a SING model file carrying the vocabulary and the recipe
+    (``RUN_DIR/autoencoder.safetensors`` when only stage ``ae`` runs). Works alone or under
+    ``torchrun`` (DistributedDataParallel; only rank 0 writes).
+
+    Raises:
+        SingError: bad options or data (one line), or a NaN/inf loss (last checkpoint kept).
+        TrainingInterrupted: SIGINT/SIGTERM; a checkpoint was written first.
+    """
+    config.validate()
+    info = dist_.env_info()
+    device = dist_.resolve_device(config.device, info)
+    info = dist_.setup(device)
+    try:
+        with catch_stop_signals() as stop:
+            return Trainer(config, info, device, stop).run()
+    finally:
+        dist_.teardown()
+
+
+class _Subset:
+    """A fixed subset of a dataset that keeps ``names`` and ``vocabulary``."""
+
+    def __init__(self, dataset, indices: list[int]) -> None:
+        self.dataset = dataset
+        self.indices = indices
+        self.names = [dataset.names[i] for i in indices]
+        self.vocabulary = dataset.vocabulary
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.dataset[self.indices[i]]
+
+    def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
+        return [self[i] for i in indices]
+
+
+def _collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    return {
+        "wav": torch.stack([it["wav"] for it in items]),
+        "instrument": torch.tensor([int(it["instrument"]) for it in items]),
+        "pitch": torch.tensor([int(it["pitch"]) for it in items]),
+        "velocity": torch.tensor([int(it["velocity"]) for it in items]),
+    }
+
+
+def _check_run_dir(out: Path) -> None:
+    """Make sure ``out`` is a folder we can write into (one clear line otherwise)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tmp-probe.", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise SingError(f"cannot write the run folder: {describe_os_error(err)}", out) from None
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+class Trainer:
+    """One training run: data, models, position (stage, epoch, step) and the checkpoint."""
+
+    def __init__(self, config: TrainConfig, info: dist_.DistInfo, device: torch.device,
+                 stop: StopRequest) -> None:
+        from sing.models import SING, Autoencoder, SingConfig
+
+        self.config = config
+        self.info = info
+        self.device = device
+        self.stop = stop
+        self.out = config.out
+        self.ckpt_path = self.out / CHECKPOINT_FILE
+        self.progress = config.progress and info.is_main
+        if config.batch_size < info.world_size:
+            raise SingError(f"--batch-size {config.batch_size} is smaller than the "
+                            f"{info.world_size} processes (it is the global batch)")
+        _check_run_dir(self.out)
+        self.train_set, self.valid_set, self.test_set = self._load_data()
+        self.vocabulary = self.train_set.vocabulary
+        self.model_config = SingConfig.for_vocabulary(
+            self.vocabulary, config.preset, time_embedding=config.time_embedding)
+        self.signature = {**config.signature(), "model": self.model_config.to_json(),
+                          "train_notes": len(self.train_set)}
+        _seed_everything(config.seed)
+        self.autoencoder = Autoencoder(self.model_config, self.vocabulary).to(device)
+        self.sing = SING(self.model_config, self.vocabulary).to(device)
+        # position: index into STAGES, epoch in the stage, global batch in the epoch
+        self.stage_index = 0
+        self.epoch = 0
+        self.step = 0
+        self.order: list[int] | None = None
+        self.optimizer_state: dict[str, Any] | None = None
+        self.epoch_loss = [0.0, 0]  # sum of note losses, notes (this epoch so far)
+        self.optimizer_steps = 0  # this epoch so far
+        self.done = False
+        self.epochs_run = 0
+        records: list[dict[str, Any]] = []
+        if self.ckpt_path.exists():
+            records = self._restore(load_checkpoint(self.ckpt_path))
+        else:
+            if config.resume:
+                raise SingError("--resume: no checkpoint to resume from", self.ckpt_path)
+            self._apply_init_files()
+        self._check_stage_inputs()
+        self.metrics = MetricsLog(self.out, records, enabled=info.is_main)
+        self.last_checkpoint = time.monotonic()
+
+    # -- setup ------------------------------------------------------------------------------
+    def _load_data(self):
+        from sing.data.nsynth import NSynthDataset
+
+        data = self.config.data
+        if not data.is_dir():
+            raise SingError("no such data set folder" if not data.exists() else "not a folder",
+                            data)
+        sets = []
+        for offset, split in enumerate(("train", "valid", "test")):
+            ds = NSynthDataset(data, split=split)
+            if self.config.max_notes is not None and len(ds) > self.config.max_notes:
+                keep = sorted(epoch_order(len(ds), self.config.seed, -1 - offset)
+                              [: self.config.max_notes])
+                ds = _Subset(ds, keep)
+            sets.append(ds)
+        if len(sets[0]) == 0:
+            raise SingError("the split has no train notes", data / "split.json")
+        if len(sets[0]) < self.info.world_size:
+            raise SingError(f"{len(sets[0])} train notes cannot feed {self.info.world_size} "
+                            "processes", data / "split.json")
+        return sets
+
+    def _load_model_file(self, path: Path, kind: str) -> nn.Module:
+        from sing.models.io import load_model
+
+        model, _ = load_model(path, device=self.device, kind=kind)
+        if model.config != self.model_config:
+            raise SingError(f"its model config differs from preset '{self.config.preset}' "
+                            "sized for this data set", path)
+        if model.vocabulary is not None and model.vocabulary != self.vocabulary:
+            raise SingError("its vocabulary differs from this data set's", path)
+        return model
+
+    def _apply_init_files(self) -> None:
+        cfg = self.config
+        if cfg.init_autoencoder is not None:
+            ae = self._load_model_file(cfg.init_autoencoder, "autoencoder")
+            self.autoencoder.load_state_dict(ae.state_dict())
+            self.sing.decoder.load_state_dict(self.autoencoder.decoder.state_dict())
+        if cfg.init_model is not None:
+            model = self._load_model_file(cfg.init_model, "sing")
+            self.sing.load_state_dict(model.state_dict())
+
+    def _check_stage_inputs(self) -> None:
+        cfg = self.config
+        if ("seq" in cfg.stages and cfg.epochs_seq > 0 and "ae" not in cfg.stages
+                and cfg.init_autoencoder is None):
+            raise SingError("stage seq learns the encoder's frames: run stage ae too, or give "
+                            "--init-autoencoder FILE")
+
+    def _restore(self, state: dict[str, Any]) -> list[dict[str, Any]]:
+        check_signature(self.ckpt_path, state.get("signature", {}), self.signature)
+        self.autoencoder.load_state_dict(state["models"]["autoencoder"])
+        self.sing.load_state_dict(state["models"]["sing"])
+        self.stage_index = int(state["stage"])
+        self.epoch = int(state["epoch"])
+        self.step = int(state["step"])
+        self.order = None if state["order"] is None else state["order"].tolist()
+        self.optimizer_state = state["optimizer"]
+        self.epoch_loss = [float(state["epoch_loss"][0]), int(state["epoch_loss"][1])]
+        self.optimizer_steps = int(state["optimizer_steps"])
+        self.done = bool(state["done"])
+        restore_rng_state(state["rng"])
+        if self.info.is_main:
+            where = ("finished" if self.done else
+                     f"stage {STAGES[self.stage_index]}, epoch {self.epoch + 1}, "
+                     f"batch {self.step}")
+            logger.info(f"resuming {self.ckpt_path} ({where})")
+        return list(state["metrics"])
+
+    # -- checkpoint ---------------------------------------------------------------------------
+    def _save(self, optimizer: torch.optim.Optimizer | None = None) -> None:
+        """Write the checkpoint (rank 0), atomically; the previous one survives a failure."""
+        self.last_checkpoint = time.monotonic()
+        if not self.info.is_main:
+            return
+
+        def cpu(module: nn.Module) -> dict[str, torch.Tensor]:
+            return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+        opt_state = optimizer.state_dict() if optimizer is not None else self.optimizer_state
+        state = {
+            "signature": self.signature,
+            "stage": self.stage_index,
+            "epoch": self.epoch,
+            "step": self.step,
+            "order": None if self.order is None else torch.tensor(self.order, dtype=torch.int64),
+            "optimizer": opt_state,
+            "epoch_loss": list(self.epoch_loss),
+            "optimizer_steps": self.optimizer_steps,
+            "done": self.done,
+            "models": {"autoencoder": cpu(self.autoencoder), "sing": cpu(self.sing)},
+            "rng": capture_rng_state(),
+            "metrics": list(self.metrics.records),
+            "vocabulary": self.vocabulary.to_json(),
+        }
+        save_checkpoint(self.ckpt_path, state)
+
+    def _write_model(self, model: nn.Module, name: str) -> Path:
+        from sing.models.io import save_model
+
+        path = self.out / name
+        if self.info.is_main:
+            save_model(path, model, self.vocabulary, self.config.recipe())
+        return path
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(self) -> Path:
+        """Run the remaining stages, evaluate on test, write the model file."""
+        cfg = self.config
+        final_name = MODEL_FILE if set(cfg.stages) != {"ae"} else AUTOENCODER_FILE
+        if self.done:
+            logger.info(f"{self.out} is already trained (use another --out to train again)")
+            return self.out / final_name
+        if self.info.is_main:
+            logger.info(
+                f"training {','.join(cfg.stages)} ({cfg.preset} preset, "
+                f"{len(self.train_set)} train notes, batch {cfg.batch_size}, {self.device}, "
+                f"{self.info.world_size} process(es)) into {self.out}")
+        while self.stage_index < len(STAGES):
+            stage = STAGES[self.stage_index]
+            if stage in cfg.stages:
+                self._run_stage(stage)
+            self._finish_stage(stage)
+        final: nn.Module = self.sing if final_name == MODEL_FILE else self.autoencoder
+        if sum(self._stage_epochs(s) for s in cfg.stages) > 0 and len(self.test_set) > 0:
+            if not any(r.get("split") == "test" for r in self.metrics.records):
+                record = self._evaluate(final, self.test_set, range(len(self.test_set)), "test")
+                self.metrics.log({"stage": "final", "epoch": 0, "split": "test",
+                                  "model": final.kind, **record})
+        path = self._write_model(final, final_name)
+        self.done = True
+        self._save()
+        self.metrics.close()
+        return path
+
+    def _finish_stage(self, stage: str) -> None:
+        if stage == "ae" and "ae" in self.config.stages:
+            self.sing.decoder.load_state_dict(self.autoencoder.decoder.state_dict())
+            self._write_model(self.autoencoder, AUTOENCODER_FILE)
+        self.stage_index += 1
+        self.epoch, self.step, self.order = 0, 0, None
+        self.optimizer_state = None
+        self.epoch_loss, self.optimizer_steps = [0.0, 0], 0
+        self._save()
+
+    def _stage_epochs(self, stage: str) -> int:
+        return {"ae": self.config.epochs_ae, "seq": self.config.epochs_seq,
+                "sing": self.config.epochs_sing}[stage]
+
+    def _run_stage(self, stage: str) -> None:
+        epochs = self._stage_epochs(stage)
+        if self.epoch >= epochs:
+            return
+        module: nn.Module = {"ae": self.autoencoder, "seq": self.sing.generator,
+                             "sing": self.sing}[stage]
+        cache = self._frames_cache() if stage == "seq" else None
+        optimizer = torch.optim.Adam(module.parameters(), lr=self.config.lr)
+        if self.optimizer_state is not None:
+            optimizer.load_state_dict(self.optimizer_state)
+        wrapped = module
+        if self.info.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            wrapped = DistributedDataParallel(module, device_ids=ids)
+        if self.info.is_main and self.epoch == 0 and self.step == 0:
+            logger.info(f"stage {stage}: {_STAGE_TITLES[stage]}, {epochs} epoch(s)")
+        module.train()
+        while self.epoch < epochs:
+            if self.order is None:
+                self.order = epoch_order(len(self.train_set),
+                                         self.config.seed + 1009 * self.stage_index, self.epoch)
+            self._train_epoch(stage, wrapped, optimizer, cache, epochs)
+            self._end_epoch(stage, optimizer)
+        self.optimizer_state = None
+
+    def _frames_cache(self):
+        from sing.training.frames_cache import build_frames_cache
+
+        folder = self.out / FRAMES_DIR
+        if self.info.local_rank == 0:
+            cache = build_frames_cache(folder, self.autoencoder, self.train_set, self.device,
+                                       batch_size=max(1, min(self.config.batch_size, 32)),
+                                       progress=self.progress)
+        dist_.barrier()
+        if self.info.local_rank != 0:
+            cache = build_frames_cache(folder, self.autoencoder, self.train_set, self.device,
+                                       write=False)
+        expected = (len(self.train_set), self.model_config.frame_dim,
+                    self.model_config.num_frames)
+        if tuple(cache.shape) != expected:
+            raise RuntimeError(f"encoded frames have shape {cache.shape}, expected {expected}")
+        return cache
+
+    def _batches(self, stage: str, sampler: ResumableBatchSampler, cache) -> Iterator[dict]:
+        if stage == "seq":
+            for indices in sampler:
+                yield cache.batch(indices)
+            return
+        from torch.utils.data import DataLoader
+
+        workers = self.config.num_workers
+        if workers is None:
+            workers = 4 if self.device.type == "cuda" else 0
+        loader = DataLoader(self.train_set, batch_sampler=sampler, collate_fn=_collate,
+                            num_workers=workers, pin_memory=self.device.type == "cuda",
+                            persistent_workers=False)
+        yield from loader
+
+    def _train_epoch(self, stage: str, model: nn.Module, optimizer: torch.optim.Optimizer,
+                     cache, epochs: int) -> None:
+        from tqdm import tqdm
+
+        cfg, info = self.config, self.info
+        sampler = ResumableBatchSampler(self.order, cfg.batch_size, info.rank, info.world_size,
+                                        start=self.step)
+        total = num_batches(len(self.order), cfg.batch_size, info.world_size)
+        bar = tqdm(total=total, initial=self.step, disable=not self.progress, unit="batch",
+                   desc=f"{stage} epoch {self.epoch + 1}/{epochs}", dynamic_ncols=True)
+        started, notes_done = time.monotonic(), 0
+        for batch in self._batches(stage, sampler, cache):
+            n_global = len(sampler.global_batch(self.step))
+            n_local = int(batch["instrument"].shape[0])
+            if stage == "seq":
+                loss = self._seq_step(model, optimizer, batch, n_local, n_global)
+            else:
+                loss = self._wave_step(stage, model, optimizer, batch, n_local, n_global)
+            self.epoch_loss[0] += loss * n_global
+            self.epoch_loss[1] += n_global
+            self.step += 1
+            notes_done += n_global
+            rate = notes_done / max(time.monotonic() - started, 1e-9)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}", notes_s=f"{rate:.1f}")
+            self._maybe_checkpoint(optimizer)
+        bar.close()
+        self.last_rate = notes_done / max(time.monotonic() - started, 1e-9)
+
+    def _maybe_checkpoint(self, optimizer: torch.optim.Optimizer) -> None:
+        """Checkpoint every ``checkpoint_every`` minutes or on a stop signal (ranks agree)."""
+        due = time.monotonic() - self.last_checkpoint >= 60 * self.config.checkpoint_every
+        flags = torch.tensor([float(bool(self.stop)), float(due and self.info.is_main)],
+                             dtype=torch.float64, device=self._reduce_device)
+        flags = dist_.all_reduce_sum(flags).cpu()
+        if flags[0] > 0 or flags[1] > 0:
+            self._save(optimizer)
+        if flags[0] > 0:
+            import signal
+
+            raise TrainingInterrupted(self.stop.signum or signal.SIGTERM, self.ckpt_path)
+
+    @property
+    def _reduce_device(self) -> torch.device:
+        return self.device if self.device.type == "cuda" else torch.device("cpu")
+
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.bf16)
+
+    def _guarded_step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+                      n_local: int, n_global: int) -> float:
+        """Back-propagate ``loss`` (mean over this rank's notes) so that DDP's gradient average
+        equals the global batch mean; stop on a NaN/inf loss BEFORE the update. Returns the
+        global mean loss."""
+        optimizer.zero_grad(set_to_none=True)
+        (loss * (n_local * self.info.world_size / n_global)).backward()
+        stats = torch.stack([loss.detach().double() * n_local,
+                             (~torch.isfinite(loss.detach())).double()]).to(self._reduce_device)
+        stats = dist_.all_reduce_sum(stats).cpu()
+        if stats[1] > 0 or not math.isfinite(float(stats[0])):
+            what = "NaN" if math.isnan(float(stats[0])) else "infinite"
+            stage = STAGES[self.stage_index]
+            raise SingError(
+                f"the {stage} loss became {what} at epoch {self.epoch + 1}, batch "
+                f"{self.step + 1}: training stopped, the last good checkpoint is kept "
+                "(try a lower --lr, or without --bf16)", self.ckpt_path)
+        optimizer.step()
+        self.optimizer_steps += 1
+        return float(stats[0]) / n_global
+
+    def _wave_step(self, stage: str, model: nn.Module, optimizer: torch.optim.Optimizer,
+                   batch: dict[str, torch.Tensor], n_local: int, n_global: int) -> float:
+        from sing.models import frames
+
+        wav = batch["wav"].to(self.device, non_blocking=True)
+        with self._autocast():
+            if stage == "ae":
+                out = model(wav, strip=False)
+            else:
+                out = model(batch["instrument"].to(self.device), batch["pitch"].to(self.device),
+                            batch["velocity"].to(self.device), strip=False)
+        target = frames.loss_target(wav, self.model_config)
+        loss = self._wave_loss(out.float(), target)
+        return self._guarded_step(optimizer, loss, n_local, n_global)
+
+    def _wave_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        from sing import dsp
+
+        if self.config.loss == "spectral":
+            return dsp.spectral_loss(output, target)
+        return dsp.wav_mse(output, target)
+
+    def _seq_step(self, model: nn.Module, optimizer: torch.optim.Optimizer,
+                  batch: dict[str, torch.Tensor], n_local: int, n_global: int) -> float:
+        """Truncated back-propagation: one optimizer step per ``window`` steps of the note."""
+        target = batch["frames"].to(self.device, non_blocking=True)
+        symbols = [batch[k].to(self.device) for k in ("instrument", "pitch", "velocity")]
+        length = target.shape[-1]
+        state = None
+        total = 0.0
+        for start in range(0, length, self.config.window):
+            size = min(self.config.window, length - start)
+            with self._autocast():
+                pred, state = model(*symbols, start=start, length=size, state=state)
+            loss = torch.nn.functional.mse_loss(pred.float(), target[:, :, start:start + size])
+            total += self._guarded_step(optimizer, loss, n_local, n_global) * size
+            state = tuple(s.detach() for s in state)
+        return total / length
+
+    def _evaluate(self, model: nn.Module, dataset, indices, desc: str) -> dict[str, float]:
+        """Metrics over ``indices`` of ``dataset``, sharded over the ranks."""
+        indices = list(indices)[self.info.rank::self.info.world_size]
+        sums = loss_sums(model, dataset, indices, max(1, min(self.config.batch_size, 16)),
+                         self.device, bf16=self.config.bf16, progress=self.progress, desc=desc)
+        sums = dist_.all_reduce_sum(sums.to(self._reduce_device)).cpu()
+        return metrics_from_sums(sums)
+
+    def _end_epoch(self, stage: str, optimizer: torch.optim.Optimizer) -> None:
+        """Evaluate on the fixed train subset and on valid, log, checkpoint."""
+        n = self.config.eval_notes
+        model: nn.Module = self.autoencoder if stage == "ae" else self.sing
+        loss_sum, notes = self.epoch_loss
+        train_record: dict[str, Any] = {
+            "stage": stage, "epoch": self.epoch, "split": "train",
+            "train_loss": loss_sum / notes if notes else float("nan"),
+            "optimizer_steps": self.optimizer_steps,
+            "notes_per_s": round(getattr(self, "last_rate", 0.0), 3),
+        }
+        if n > 0:
+            subset = sorted(epoch_order(len(self.train_set), self.config.seed, -10)[:n])
+            train_record.update(self._evaluate(model, self.train_set, subset, "eval train"))
+        self.metrics.log(train_record)
+        if n > 0 and len(self.valid_set) > 0:
+            valid = self._evaluate(model, self.valid_set, range(min(n, len(self.valid_set))),
+                                   "eval valid")
+            self.metrics.log({"stage": stage, "epoch": self.epoch, "split": "valid", **valid})
+        if self.info.is_main:
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in train_record.items()
+                              if isinstance(v, float))
+            logger.info(f"{stage} epoch {self.epoch + 1}: {shown}")
+        self.epoch += 1
+        self.epochs_run += 1
+        self.step, self.order = 0, None
+        self.epoch_loss, self.optimizer_steps = [0.0, 0], 0
+        self.optimizer_state = optimizer.state_dict()
+        self._save(optimizer)

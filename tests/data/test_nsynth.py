@@ -1,0 +1,74 @@
+"""The Dataset: items, vocabulary, splits, and the memory-mapped cache equal to the WAVs."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io.wavfile
+import torch
+from torch.utils.data import DataLoader
+
+from sing.data.cache import CACHE_DIR, build_cache
+from sing.data.nsynth import NSynthDataset
+from sing.data.vocabulary import NSYNTH_FAMILIES
+from sing.errors import SingError
+
+
+def test_items_and_vocabulary(gm_dataset: Path):
+    ds = NSynthDataset(gm_dataset)
+    assert len(ds) == 120 and not ds.cached and ds.names == sorted(ds.examples)
+    v = ds.vocabulary
+    assert v.instruments == ("keyboard_acoustic_000", "string_acoustic_040", "flute_acoustic_073")
+    assert (v.pitch_min, v.pitch_max, v.sample_rate, v.note_length) == (57, 64, 16000, 64000)
+    i = ds.names.index("string_acoustic_040-062-075")
+    item = ds[i]
+    assert item["name"] == "string_acoustic_040-062-075"
+    assert (item["instrument"], item["pitch"], item["velocity"]) == (1, 62, 2)
+    assert item["family"] == NSYNTH_FAMILIES.index("string")
+    assert item["wav"].dtype == torch.float32 and item["wav"].shape == (64000,)
+    _, ref = scipy.io.wavfile.read(gm_dataset / "audio" / "string_acoustic_040-062-075.wav")
+    np.testing.assert_array_equal(item["wav"].numpy(), ref.astype(np.float64) / 32768)
+    assert float(item["wav"].abs().max()) <= 1.0
+
+
+def test_splits_share_the_vocabulary(gm_dataset: Path):
+    parts = {s: NSynthDataset(gm_dataset, s) for s in ("train", "valid", "test")}
+    assert [len(p) for p in parts.values()] == [90, 15, 15]
+    assert all(p.vocabulary == parts["train"].vocabulary for p in parts.values())
+    assert not set(parts["train"].names) & set(parts["test"].names)
+    with pytest.raises(SingError, match="unknown split 'dev'"):
+        NSynthDataset(gm_dataset, "dev")
+
+
+def test_cache_equals_wavs_and_detects_staleness(gm_dataset: Path, tmp_path: Path):
+    root = tmp_path / "ds"
+    shutil.copytree(gm_dataset, root)
+    wav_ds = NSynthDataset(root, "test")
+    build_cache(root, progress=False)
+    cached = NSynthDataset(root, "test")
+    assert cached.cached and cached.vocabulary == wav_ds.vocabulary
+    for i in range(len(wav_ds)):
+        assert torch.equal(cached[i]["wav"], wav_ds[i]["wav"])
+    batch = cached.__getitems__([4, 0, 9, 4])
+    assert [b["name"] for b in batch] == [wav_ds.names[i] for i in (4, 0, 9, 4)]
+    assert all(torch.equal(b["wav"], wav_ds[i]["wav"]) for b, i in zip(batch, (4, 0, 9, 4),
+                                                                        strict=True))
+    # a DataLoader batch (default collate, batched fetch), also through a pickled copy
+    loader = DataLoader(pickle.loads(pickle.dumps(cached)), batch_size=8, shuffle=False)
+    first = next(iter(loader))
+    assert first["wav"].shape == (8, 64000) and first["name"] == wav_ds.names[:8]
+    assert torch.equal(first["wav"][3], wav_ds[3]["wav"])
+    # touching a WAV (new mtime) makes the cache stale: the Dataset falls back to the WAVs
+    one = root / "audio" / f"{wav_ds.names[0]}.wav"
+    st = one.stat()
+    os.utime(one, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert not NSynthDataset(root, "test").cached
+    build_cache(root, progress=False)
+    assert NSynthDataset(root).cached
+    assert not NSynthDataset(root, use_cache=False).cached
+    assert sorted(p.name for p in (root / CACHE_DIR).iterdir()) == ["audio.npy", "index.json"]

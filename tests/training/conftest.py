@@ -1,0 +1,55 @@
+"""Helpers of the training tests: the `sing train` command line on the tiny preset."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+#: A few notes, tiny preset, 1-2 epochs per stage: seconds on a 2-core CPU.
+TINY = ("--preset", "tiny", "--batch-size", "4", "--max-notes", "8", "--eval-notes", "4",
+        "--seed", "3", "--no-progress")
+
+
+def train_args(data: Path, out: Path, *extra: str, epochs: int = 2) -> list[str]:
+    """Arguments of `sing train` for a tiny run with ``epochs`` epochs in every stage."""
+    return ["train", "--data", str(data), "--out", str(out), *TINY,
+            "--epochs-ae", str(epochs), "--epochs-seq", str(epochs),
+            "--epochs-sing", str(epochs), *extra]
+
+
+def sing_cmd(*args: str) -> list[str]:
+    """`python -m sing ARGS` with this interpreter."""
+    return [sys.executable, "-m", "sing", *args]
+
+
+def child_env() -> dict[str, str]:
+    """Environment of child processes: quiet, same thread count as the parent."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
+    return env
+
+
+def run_sing(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `sing ARGS` in a child process and return the completed process."""
+    return subprocess.run(sing_cmd(*args), capture_output=True, text=True, timeout=timeout,
+                          env=child_env())
+
+
+def tensors(path: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a model file."""
+    return load_file(str(path))
+
+
+@pytest.fixture(scope="session")
+def reference_run(gm_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted tiny run of all three stages (2 epochs each), checkpoint every step."""
+    out = tmp_path_factory.mktemp("train") / "reference"
+    proc = run_sing(*train_args(gm_dataset, out, "--checkpoint-every", "0"))
+    assert proc.returncode == 0, proc.stderr
+    return out

@@ -1,0 +1,133 @@
+"""Crash safety: SIGKILL + resume is bit-identical, SIGINT/SIGTERM checkpoint, NaN guard,
+full disk while checkpointing."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import torch
+from conftest import child_env, run_sing, sing_cmd, tensors, train_args
+
+from sing.training.checkpoint import load_checkpoint
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def _wait_checkpoints(proc: subprocess.Popen, ckpt: Path, count: int) -> bool:
+    """Wait until ``proc`` has written ``ckpt`` ``count + 1`` times (False if it ended)."""
+    seen, last = 0, _stamp(ckpt)
+    while proc.poll() is None:
+        stamp = _stamp(ckpt)
+        if stamp is not None and stamp != last:
+            seen, last = seen + 1, stamp
+            if seen > count:
+                return True
+        time.sleep(0.002)
+    return False
+
+
+def _records(run: Path) -> list[dict]:
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(x).items() if k != "notes_per_s"} for x in lines]
+
+
+def test_sigkill_and_resume_is_bit_identical(gm_dataset, reference_run, tmp_path):
+    out = tmp_path / "killed"
+    args = train_args(gm_dataset, out, "--checkpoint-every", "0")
+    rng = random.Random(7)
+    kills = 0
+    for attempt in range(12):
+        proc = subprocess.Popen(sing_cmd(*args), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=child_env())
+        if attempt < 4 and _wait_checkpoints(proc, out / "checkpoint.pt", 3 + attempt):
+            time.sleep(rng.uniform(0, 0.08))  # land anywhere inside the next step
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:
+            break
+        assert proc.returncode == -signal.SIGKILL, err.decode()
+    assert proc.returncode == 0, err.decode()
+    assert kills >= 3
+    for name in ("autoencoder.safetensors", "model.safetensors"):
+        ref, got = tensors(reference_run / name), tensors(out / name)
+        assert ref.keys() == got.keys()
+        for key in ref:
+            assert torch.equal(ref[key], got[key]), f"{name}:{key} differs after resume"
+    assert _records(out) == _records(reference_run)
+
+
+def test_sigint_and_sigterm_checkpoint_and_exit_cleanly(gm_dataset, reference_run, tmp_path):
+    out = tmp_path / "stopped"
+    args = train_args(gm_dataset, out, "--checkpoint-every", "60")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen(sing_cmd(*args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=child_env())
+        # wait for the end of the first epoch (the first checkpoint), then signal
+        assert _wait_checkpoints(proc, out / "checkpoint.pt", 0)
+        before = load_checkpoint(out / "checkpoint.pt")
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + sig, stderr
+        assert "Traceback" not in stderr
+        assert "checkpoint written" in stdout
+        after = load_checkpoint(out / "checkpoint.pt")
+        assert (after["stage"], after["epoch"], after["step"]) > (
+            before["stage"], before["epoch"], before["step"])
+    proc = run_sing(*args)
+    assert proc.returncode == 0, proc.stderr
+    ref, got = tensors(reference_run / "model.safetensors"), tensors(out / "model.safetensors")
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
+
+
+def test_nan_loss_stops_with_one_line_and_keeps_checkpoint(gm_dataset, tmp_path):
+    out = tmp_path / "nan"
+    proc = run_sing(*train_args(gm_dataset, out, "--stages", "ae", "--lr", "1e30",
+                                "--checkpoint-every", "0"), )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) >= 1 and "Traceback" not in proc.stderr
+    assert "loss became" in lines[-1] and "last good checkpoint is kept" in lines[-1]
+    state = load_checkpoint(out / "checkpoint.pt")
+    weights = state["models"]["autoencoder"]
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_full_disk_while_checkpointing_loses_nothing(reference_run, tmp_path):
+    ckpt = tmp_path / "checkpoint.pt"
+    ckpt.write_bytes((reference_run / "checkpoint.pt").read_bytes())
+    size = ckpt.stat().st_size
+    script = textwrap.dedent(f"""
+        import resource, signal, torch
+        from sing.errors import SingError
+        from sing.training.checkpoint import load_checkpoint, save_checkpoint
+        state = load_checkpoint({str(ckpt)!r})
+        state["models"]["extra"] = {{"big": torch.zeros(4_000_000)}}
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({size} + 1000, {size} + 1000))
+        try:
+            save_checkpoint({str(ckpt)!r}, state)
+        except SingError as err:
+            print("ERROR", err)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ERROR") and "checkpoint.pt" in proc.stdout
+    assert ckpt.read_bytes() == (reference_run / "checkpoint.pt").read_bytes()
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
