@@ -73,7 +73,8 @@ def main() -> None:
         note_mb = wav_ds.vocabulary.note_length * 4 / 1e6
         for w in args.workers:
             rate = notes_per_second(wav_ds, args.batch_size, w, args.notes // 4)
-            print(f"WAV files, collate_notes  , {w} workers: {rate:8.0f} notes/s ({rate * note_mb:.0f} MB/s)")
+            print(f"WAV files, collate_notes  , {w} workers: {rate:8.0f} notes/s "
+                  f"({rate * note_mb:.0f} MB/s)")
         t0 = time.perf_counter()
         build_cache(root, progress=False)
         print(f"cache build: {len(wav_ds) / (time.perf_counter() - t0):.0f} notes/s")

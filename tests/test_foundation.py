@@ -101,3 +101,15 @@ def test_cli_without_command_prints_help():
     proc = subprocess.run([sys.executable, "-m", "sing"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "usage: sing" in proc.stdout
+
+
+def test_atomic_files_get_umask_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "f.txt", "x")
+        with atomic_directory(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

@@ -72,3 +72,26 @@ def test_cache_equals_wavs_and_detects_staleness(gm_dataset: Path, tmp_path: Pat
     assert NSynthDataset(root).cached
     assert not NSynthDataset(root, use_cache=False).cached
     assert sorted(p.name for p in (root / CACHE_DIR).iterdir()) == ["audio.npy", "index.json"]
+
+
+def test_collate_notes_matches_default_collate(gm_dataset: Path, tmp_path: Path):
+    from torch.utils.data import default_collate
+
+    from sing.data.nsynth import collate_notes
+
+    root = tmp_path / "ds"
+    shutil.copytree(gm_dataset, root)
+    build_cache(root, progress=False)
+    ds = NSynthDataset(root, "train")
+    items = ds.__getitems__([5, 2, 80])
+    ours, ref = collate_notes(items), default_collate(items)
+    assert ours["wav"].data_ptr() == items[0]["wav"].data_ptr()  # the gathered batch, no copy
+    assert torch.equal(ours["wav"], ref["wav"]) and ours["name"] == ref["name"]
+    for key in ("instrument", "pitch", "velocity", "family"):
+        assert ours[key].dtype == torch.int64 and torch.equal(ours[key], ref[key])
+    single = [ds[5], ds[2]]  # separate items (WAV path or __getitem__): stacked
+    assert torch.equal(collate_notes(single)["wav"], default_collate(single)["wav"])
+    loader = DataLoader(ds, batch_size=16, shuffle=True, collate_fn=collate_notes,
+                        generator=torch.Generator().manual_seed(0))
+    seen = [n for batch in loader for n in batch["name"]]
+    assert sorted(seen) == ds.names

@@ -96,6 +96,17 @@ def test_generate_errors(tiny_model_file: Path, tmp_path: Path, capsys, args, me
     assert not out.exists()
 
 
+def test_info_errors(tiny_model_file: Path, capsys):
+    assert main(["info"]) == 2
+    assert "give a model file or --preset NAME" in capsys.readouterr().err
+    assert main(["info", str(tiny_model_file), "--preset", "tiny"]) == 2
+    capsys.readouterr()
+    assert main(["info", "--preset", "huge"]) == 2
+    assert capsys.readouterr().err == (
+        "sing: error: unknown preset 'huge' (valid: paper, small, tiny)\n"
+    )
+
+
 def test_bad_model_file_via_the_command_line(tmp_path: Path):
     """One line on stderr, exit 2, no traceback (a real process)."""
     bad = tmp_path / "bad.safetensors"

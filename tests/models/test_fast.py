@@ -162,3 +162,21 @@ def test_flops_count_skips_cut_positions() -> None:
 def test_rejects_unsupported_dtype() -> None:
     with pytest.raises(ValueError, match="unsupported dtype"):
         FastSING.from_model(make_model("tiny"), dtype=torch.int8)
+
+
+def test_synthesize_batch_fast_option() -> None:
+    from sing.api import synthesize_batch
+    from sing.data.vocabulary import Vocabulary
+
+    names = tuple(f"guitar_acoustic_{i:03d}" for i in range(8))
+    vocabulary = Vocabulary(
+        instruments=names, instrument_ids=tuple(range(8)), families=("guitar",) * 8,
+        note_length=4000,
+    )
+    model = make_model("tiny", note_length=4000)
+    model.vocabulary = vocabulary
+    notes = ["guitar_acoustic_003-060-025", ("guitar_acoustic_007", 70, 127)]
+    plain = synthesize_batch(model, notes)
+    fast = synthesize_batch(model, notes, fast=True)
+    assert fast.shape == plain.shape == (2, 4000)
+    torch.testing.assert_close(fast, plain, rtol=0, atol=2e-5 * plain.abs().max().item())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from pathlib import Path
@@ -40,7 +41,8 @@ def test_sing_round_trip_is_bit_exact(tiny_model_file: Path, vocabulary):
 
 def test_autoencoder_round_trip_and_kind_check(tmp_path: Path, vocabulary):
     torch.manual_seed(0)
-    ae = Autoencoder(SingConfig.for_vocabulary(vocabulary, "tiny", note_length=4096))
+    vocabulary = dataclasses.replace(vocabulary, note_length=4096)
+    ae = Autoencoder(SingConfig.for_vocabulary(vocabulary, "tiny"))
     path = save_model(tmp_path / "ae.safetensors", ae, vocabulary, {"stage": 1})
     loaded, info = load_model(path, kind="autoencoder")
     assert info.kind == "autoencoder"
@@ -55,6 +57,9 @@ def test_save_is_atomic_and_refuses_a_mismatched_vocabulary(tmp_path: Path, voca
     model = SING(SingConfig.preset("tiny", num_instruments=5))
     with pytest.raises(ValueError, match="vocabulary has 3 instruments, the model 5"):
         save_model(tmp_path / "m.safetensors", model, vocabulary)
+    with pytest.raises(ValueError, match="vocabulary notes have 16000 samples, the model 64000"):
+        save_model(tmp_path / "m.safetensors", SING(SingConfig.preset("tiny", num_instruments=3)),
+                   vocabulary)
     assert list(tmp_path.iterdir()) == []
 
 

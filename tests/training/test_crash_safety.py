@@ -10,11 +10,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import torch
-from conftest import child_env, run_sing, sing_cmd, tensors, train_args
+from conftest import child_env, run_cli, sing_cmd, tensors, train_args
 
 from sing.training.checkpoint import load_checkpoint
 
@@ -72,39 +73,58 @@ def test_sigkill_and_resume_is_bit_identical(gm_dataset, reference_run, tmp_path
     assert _records(out) == _records(reference_run)
 
 
-def test_sigint_and_sigterm_checkpoint_and_exit_cleanly(gm_dataset, reference_run, tmp_path):
+def _signal_after_checkpoint(ckpt: Path, sig: int) -> threading.Thread:
+    """A thread that sends ``sig`` to this process once ``ckpt`` has been (re)written."""
+    start = _stamp(ckpt)
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            stamp = _stamp(ckpt)
+            if stamp is not None and stamp != start:
+                os.kill(os.getpid(), sig)
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_sigint_and_sigterm_checkpoint_and_exit_cleanly(gm_dataset, reference_run, tmp_path,
+                                                        capsys):
     out = tmp_path / "stopped"
     args = train_args(gm_dataset, out, "--checkpoint-every", "60")
+    positions = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        proc = subprocess.Popen(sing_cmd(*args), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=child_env())
-        # wait for the end of the first epoch (the first checkpoint), then signal
-        assert _wait_checkpoints(proc, out / "checkpoint.pt", 0)
-        before = load_checkpoint(out / "checkpoint.pt")
-        proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 128 + sig, stderr
-        assert "Traceback" not in stderr
-        assert "checkpoint written" in stdout
-        after = load_checkpoint(out / "checkpoint.pt")
-        assert (after["stage"], after["epoch"], after["step"]) > (
-            before["stage"], before["epoch"], before["step"])
-    proc = run_sing(*args)
-    assert proc.returncode == 0, proc.stderr
+        watcher = _signal_after_checkpoint(out / "checkpoint.pt", sig)
+        code = run_cli(*args)
+        watcher.join()
+        captured = capsys.readouterr()
+        assert code == 128 + sig, captured.err
+        assert "checkpoint written" in captured.out and "Traceback" not in captured.err
+        state = load_checkpoint(out / "checkpoint.pt")
+        positions.append((state["stage"], state["epoch"], state["step"]))
+        assert not state["done"]
+    assert positions[0] < positions[1]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert run_cli(*args) == 0
     ref, got = tensors(reference_run / "model.safetensors"), tensors(out / "model.safetensors")
     assert all(torch.equal(ref[k], got[k]) for k in ref)
 
 
-def test_nan_loss_stops_with_one_line_and_keeps_checkpoint(gm_dataset, tmp_path):
+def test_nan_loss_stops_with_one_line_and_keeps_checkpoint(gm_dataset, tmp_path, capsys):
     out = tmp_path / "nan"
-    proc = run_sing(*train_args(gm_dataset, out, "--stages", "ae", "--lr", "1e30",
-                                "--checkpoint-every", "0"), )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) >= 1 and "Traceback" not in proc.stderr
-    assert "loss became" in lines[-1] and "last good checkpoint is kept" in lines[-1]
+    code = run_cli(*train_args(gm_dataset, out, "--stages", "ae", "--lr", "1e30",
+                               "--checkpoint-every", "0"))
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [x for x in err.strip().splitlines() if x.startswith("sing: error")]
+    assert len(lines) == 1 and "Traceback" not in err
+    assert "loss became" in lines[0] and "last good checkpoint is kept" in lines[0]
     state = load_checkpoint(out / "checkpoint.pt")
     weights = state["models"]["autoencoder"]
+    assert state["step"] >= 1  # at least one good step was checkpointed
     assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
 
 

@@ -190,17 +190,19 @@ def cmd_generate(args: argparse.Namespace) -> int:
     notes = api.resolve_notes(model.vocabulary, specs)
     rate = model.vocabulary.sample_rate
     with tqdm(total=len(notes), unit="note", desc="generate", disable=None) as bar:
-        wavs = api.generate_indices(
-            model,
-            torch.tensor([n.instrument for n in notes]),
-            torch.tensor([n.pitch for n in notes]),
-            torch.tensor([n.velocity for n in notes]),
-            batch_size=args.batch_size,
-            progress=bar.update,
-        )
-    for note, wav in zip(notes, wavs, strict=True):
-        buffer = io.BytesIO()
-        sf.write(buffer, wav.numpy(), rate, subtype="PCM_16", format="WAV")
-        atomic_write_bytes(args.out / f"{note.name}.wav", buffer.getvalue())
+        for i in range(0, len(notes), args.batch_size):
+            chunk = notes[i : i + args.batch_size]
+            wavs = api.generate_indices(
+                model,
+                torch.tensor([n.instrument for n in chunk]),
+                torch.tensor([n.pitch for n in chunk]),
+                torch.tensor([n.velocity for n in chunk]),
+                batch_size=args.batch_size,
+            )
+            for note, wav in zip(chunk, wavs, strict=True):
+                buffer = io.BytesIO()
+                sf.write(buffer, wav.numpy(), rate, subtype="PCM_16", format="WAV")
+                atomic_write_bytes(args.out / f"{note.name}.wav", buffer.getvalue())
+            bar.update(len(chunk))
     logger.info("wrote %d notes to %s", len(notes), args.out)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -80,12 +81,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         eval_notes=args.eval_notes, window=args.window, num_workers=args.workers,
         progress=not args.no_progress,
     )
+    main_rank = os.environ.get("RANK", "0") == "0"
     try:
         path = train(config)
     except TrainingInterrupted as stop:
-        print(f"sing: {stop}", flush=True)
+        if main_rank:
+            print(f"sing: {stop}", flush=True)
         return 128 + stop.signum
-    if path is not None:
+    if main_rank:
         print(path)
     return 0
 

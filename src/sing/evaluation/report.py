@@ -163,6 +163,7 @@ def write_report(
     out = Path(out)
     sections: list[str] = []
     with atomic_directory(out) as tmp:
+        tmp.chmod(0o755)  # a report is for reading (the temporary folder starts private)
         audio_dir = tmp / "audio"
         audio_dir.mkdir()
         meta = evaluation.results.get("meta", {})

@@ -78,10 +78,12 @@ def report_for_run(
         if not model_path.is_file():
             raise SingError(f"no {MODEL_FILE} in this run (has training finished?)", run)
         data = data or run_data_folder(run)
+    model, info = load_model(model_path, device=device)
+    if data is None and isinstance(info.recipe.get("data"), str):
+        data = Path(info.recipe["data"])  # the folder the model was trained on
     if data is None:
         raise SingError("the data folder is unknown: pass --data DIR")
     out = out or ((run / "report") if run is not None else Path("report"))
-    model, info = load_model(model_path, device=device)
     dataset = NSynthDataset(data, split=split)
     if len(dataset) == 0:
         raise SingError(f"the {split} split has no notes", data)

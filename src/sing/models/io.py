@@ -94,6 +94,16 @@ def save_model(
             f"vocabulary has {vocabulary.num_velocities} velocities, "
             f"the model {config.num_velocities}"
         )
+    if vocabulary.note_length != config.note_length:
+        raise ValueError(
+            f"vocabulary notes have {vocabulary.note_length} samples, "
+            f"the model {config.note_length}"
+        )
+    if vocabulary.pitch_max >= config.num_pitches:
+        raise ValueError(
+            f"vocabulary pitches go up to {vocabulary.pitch_max}, "
+            f"the model has {config.num_pitches} pitch rows"
+        )
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     metadata = {
         "format": FORMAT,

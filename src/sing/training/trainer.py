@@ -76,6 +76,8 @@ def train(config: TrainConfig) -> Path:
     info = dist_.env_info()
     device = dist_.resolve_device(config.device, info)
     info = dist_.setup(device)
+    if not info.is_main:  # only rank 0 talks
+        logging.getLogger("sing").setLevel(logging.WARNING)
     try:
         with catch_stop_signals() as stop:
             return Trainer(config, info, device, stop).run()

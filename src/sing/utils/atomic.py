@@ -19,6 +19,12 @@ from typing import IO
 from sing.errors import SingError, describe_os_error
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -55,6 +61,8 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+            # mkstemp creates 0600; give the file the permissions a plain open() would.
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp_path, path)
         _fsync_dir(path.parent)
     except OSError as err:
@@ -91,6 +99,7 @@ def atomic_directory(path: str | Path, overwrite: bool = True) -> Iterator[Path]
         raise SingError(describe_os_error(err, path)) from None
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
         if path.exists():
             if not overwrite:
                 raise SingError("already exists", path)

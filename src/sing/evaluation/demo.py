@@ -1,0 +1,189 @@
+"""`sing demo` / `make demo`: from nothing to held-out notes you can listen to, on a CPU.
+
+Four steps, each reused by a second run when already done:
+
+1. **data**: render the demo subset of FluidR3_GM (``sing.data.soundfont.DEMO_PROGRAMS``: one
+   GM program per NSynth family, all 11; ``DEMO_PITCHES`` C3-C5; all five velocities) into an
+   NSynth-shaped folder. Notes are shortened (see :class:`DemoRecipe`) so that a CPU can train
+   on them in minutes; the key is held for 75% of the note, as in NSynth (3 s of 4).
+2. **split**: (instrument, pitch) pairs to train / valid / test, seed 42, as the paper.
+3. **train**: the three stages (autoencoder, sequence generator, SING) with a CPU preset.
+4. **evaluate + report**: the held-out (test) pairs: metrics, pitch accuracy against the
+   ground truth's, the resample reference, and the listening report (index.html).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from sing.errors import SingError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoRecipe:
+    """Everything the demo builds and trains.
+
+    Attributes:
+        programs / pitches: GM programs and MIDI pitches rendered (all five velocities).
+        duration / hold: note length and key-down time (s).
+        preset: model preset; epochs: (autoencoder, sequence generator, SING) epochs.
+        batch_size / lr: of all three stages.
+        eval_notes: notes of the train subset and of valid evaluated after each epoch.
+        per_family: held-out notes shown per family in the report.
+    """
+
+    name: str
+    programs: tuple[int, ...]
+    pitches: tuple[int, ...]
+    duration: float
+    hold: float
+    preset: str
+    epochs: tuple[int, int, int]
+    batch_size: int
+    lr: float
+    eval_notes: int
+    per_family: int = 1
+
+    def data_key(self) -> dict[str, Any]:
+        """What decides the data folder (a change means a new folder)."""
+        return {"programs": list(self.programs), "pitches": list(self.pitches),
+                "duration": self.duration, "hold": self.hold}
+
+
+def _recipes() -> dict[str, DemoRecipe]:
+    from sing.data.soundfont import DEMO_PITCHES, DEMO_PROGRAMS
+
+    return {
+        "full": DemoRecipe(
+            name="full", programs=DEMO_PROGRAMS, pitches=DEMO_PITCHES, duration=1.0, hold=0.75,
+            preset="small", epochs=(5, 10, 2), batch_size=16, lr=1e-3, eval_notes=48,
+        ),
+        "quick": DemoRecipe(
+            name="quick", programs=(0, 40, 73), pitches=tuple(range(57, 66)), duration=0.5,
+            hold=0.375, preset="tiny", epochs=(2, 3, 1), batch_size=16, lr=1e-3,
+            eval_notes=16,
+        ),
+    }
+
+
+def recipe(quick: bool = False) -> DemoRecipe:
+    """The demo recipe: the full one (``make demo``) or the quick one (the tests)."""
+    return _recipes()["quick" if quick else "full"]
+
+
+def _step(number: int, text: str) -> None:
+    logger.info(f"[demo {number}/4] {text}")
+
+
+def build_demo_data(folder: Path, rec: DemoRecipe, soundfont: str | None = None) -> Path:
+    """Render the demo data set into ``folder`` unless it already holds the same one; split it.
+
+    Returns ``folder``.
+    """
+    from sing.data.soundfont import build_dataset
+    from sing.data.split import make_split
+
+    stamp = folder / "demo.json"
+    if (folder / "examples.json").is_file() and stamp.is_file():
+        try:
+            same = json.loads(stamp.read_text(encoding="utf-8")) == rec.data_key()
+        except (OSError, json.JSONDecodeError):
+            same = False
+        if not same:
+            raise SingError("holds a different demo data set; remove it or use another --out",
+                            folder)
+        logger.info(f"reusing the data set in {folder}")
+    else:
+        build_dataset(folder, soundfont=soundfont, programs=rec.programs, pitches=rec.pitches,
+                      duration=rec.duration, hold=rec.hold, overwrite=True)
+        from sing.utils.atomic import atomic_write_text
+
+        atomic_write_text(stamp, json.dumps(rec.data_key()) + "\n")
+    make_split(folder)
+    return folder
+
+
+def run_demo(
+    out: str | Path = "demo",
+    quick: bool = False,
+    soundfont: str | None = None,
+    device: str = "cpu",
+    force: bool = False,
+) -> Path:
+    """Build, split, train, evaluate and report; returns the path of the report's index.html.
+
+    Everything lives in ``out``: ``data`` (or ``data-quick``), ``run``, ``report``. A second call
+    reuses the data set, the trained model and the report when they are complete.
+    """
+    from sing.evaluation.reporting import report_for_run
+    from sing.training.config import TrainConfig
+    from sing.training.trainer import train
+
+    rec = recipe(quick)
+    out = Path(out)
+    suffix = "-quick" if quick else ""
+    data, run, report = out / f"data{suffix}", out / f"run{suffix}", out / f"report{suffix}"
+    started = time.monotonic()
+
+    _step(1, f"data set: GM programs {list(rec.programs)}, pitches {rec.pitches[0]}-"
+             f"{rec.pitches[-1]}, 5 velocities, {rec.duration:g} s notes -> {data}")
+    build_demo_data(data, rec, soundfont)
+
+    model_file = run / "model.safetensors"
+    if force and run.exists():
+        import shutil
+
+        shutil.rmtree(run)
+    _step(2, f"training ({rec.preset} preset, epochs ae/seq/sing {rec.epochs}) -> {run}")
+    config = TrainConfig(
+        data=data, out=run, preset=rec.preset, epochs_ae=rec.epochs[0],
+        epochs_seq=rec.epochs[1], epochs_sing=rec.epochs[2], batch_size=rec.batch_size,
+        lr=rec.lr, device=device, eval_notes=rec.eval_notes,
+        extra={"demo": asdict(rec)},
+    )
+    train(config)
+    trained_at = time.monotonic()
+
+    index = report / "index.html"
+    if index.is_file() and index.stat().st_mtime >= model_file.stat().st_mtime:
+        _step(3, f"reusing the report in {report}")
+    else:
+        _step(3, f"evaluating the held-out notes and writing the report -> {report}")
+        index = report_for_run(
+            run=run, data=data, out=report, per_family=rec.per_family, device=device,
+            title="SING demo: listening report",
+            notes=(f"Demo recipe '{rec.name}': GM programs {list(rec.programs)}, pitches "
+                   f"{rec.pitches[0]}-{rec.pitches[-1]}, five velocities, {rec.duration:g} s "
+                   f"notes, {rec.preset} preset, epochs ae/seq/sing {rec.epochs}, batch "
+                   f"{rec.batch_size}, lr {rec.lr:g}."),
+        )
+    summary = demo_summary(report / "metrics.json")
+    _step(4, f"done in {time.monotonic() - started:.0f} s "
+             f"(training {trained_at - started:.0f} s). {summary}")
+    return index
+
+
+def demo_summary(metrics_json: Path) -> str:
+    """One line: the held-out pitch accuracy of SING, the ground truth's and their ratio."""
+    try:
+        results = json.loads(metrics_json.read_text(encoding="utf-8"))
+        systems = results["systems"]
+        sing = systems["sing"]["overall"]["pitch_accuracy"]
+        truth = systems["ground_truth"]["overall"]["pitch_accuracy"]
+        rel = results.get("relative_pitch_accuracy")
+        resample = systems.get("resample", {}).get("overall", {}).get("pitch_accuracy")
+    except (OSError, KeyError, TypeError, json.JSONDecodeError):
+        return ""
+    text = f"Held-out pitch accuracy: SING {100 * sing:.0f}%, ground truth {100 * truth:.0f}%"
+    if rel is not None:
+        text += f" (SING reaches {100 * rel:.0f}% of the ground truth's)"
+    if resample is not None:
+        text += f", resample {100 * resample:.0f}%"
+    return text + "."

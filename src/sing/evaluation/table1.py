@@ -1,0 +1,192 @@
+"""The paper's Table 1 in one command: five models trained and evaluated, beside the paper's.
+
+Rows (Défossez et al. 2018, Table 1): the autoencoder and SING trained with the waveform loss,
+the autoencoder and SING trained with the spectral loss, and SING without time embedding.
+Three training runs give the five models: a waveform-loss run and a spectral-loss run (each
+writes its stage-1 autoencoder, then SING), and a run without time embedding that starts from
+the spectral run's autoencoder (stages 2 and 3 only), as in the paper's ablation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sing.errors import SingError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of Table 1 and the paper's numbers (None: not reported)."""
+
+    key: str
+    model: str
+    loss: str
+    spectral_train: float
+    spectral_test: float
+    wav_mse_train: float | None
+    wav_mse_test: float | None
+
+
+PAPER_ROWS: tuple[Row, ...] = (
+    Row("ae_wav", "Autoencoder", "waveform", 0.026, 0.028, 0.0002, 0.0003),
+    Row("sing_wav", "SING", "waveform", 0.075, 0.084, 0.006, 0.039),
+    Row("ae_spectral", "Autoencoder", "spectral", 0.028, 0.032, None, None),
+    Row("sing_spectral", "SING", "spectral", 0.039, 0.051, None, None),
+    Row("sing_no_time", "SING without time embedding", "spectral", 0.050, 0.063, None, None),
+)
+#: The paper's ordering on spectral test loss.
+PAPER_ORDER: tuple[str, ...] = ("ae_spectral", "sing_spectral", "sing_no_time", "sing_wav")
+#: Default epochs (autoencoder, sequence generator, SING) per preset.
+DEFAULT_EPOCHS: dict[str, tuple[int, int, int]] = {
+    "tiny": (1, 1, 1), "small": (4, 8, 2), "paper": (50, 50, 20),
+}
+DEFAULT_TRAIN_SUBSET = 256
+
+
+def _no_time_autoencoder(source: Path, target: Path) -> Path:
+    """Copy the autoencoder file ``source`` with ``time_embedding`` off in its config (the
+    autoencoder has no time embedding; the flag only has to match the SING it seeds)."""
+    from sing.models.autoencoder import Autoencoder
+    from sing.models.io import load_model, save_model
+
+    model, info = load_model(source, kind="autoencoder")
+    copy = Autoencoder(info.config.replace(time_embedding=False), vocabulary=info.vocabulary)
+    copy.load_state_dict(model.state_dict())
+    return save_model(target, copy, info.vocabulary, {**info.recipe, "time_embedding": False})
+
+
+def run_table1(
+    data: Path,
+    preset: str,
+    out: Path,
+    epochs: tuple[int, int, int] | None = None,
+    batch_size: int | None = None,
+    train_subset: int | None = None,
+    device: str = "cpu",
+    lr: float = 3e-4,
+    progress: bool = True,
+) -> str:
+    """Train the three runs, evaluate the five models, write ``out/table1.{md,json}``.
+
+    Returns the Markdown table (ours beside the paper's). Runs already finished in ``out`` are
+    reused (training resumes from checkpoints).
+    """
+    from sing.data.nsynth import NSynthDataset
+    from sing.evaluation.evaluator import evaluate_model
+    from sing.models.io import load_model
+    from sing.training.config import TrainConfig
+    from sing.training.trainer import train
+
+    data, out = Path(data), Path(out)
+    if preset not in DEFAULT_EPOCHS and epochs is None:
+        raise SingError(f"unknown preset '{preset}' (valid: {', '.join(DEFAULT_EPOCHS)})")
+    epochs = epochs or DEFAULT_EPOCHS[preset]
+    subset = train_subset or DEFAULT_TRAIN_SUBSET
+    started = time.monotonic()
+    common: dict[str, Any] = dict(
+        data=data, preset=preset, epochs_ae=epochs[0], epochs_seq=epochs[1],
+        epochs_sing=epochs[2], lr=lr, device=device, progress=progress, eval_notes=64,
+    )
+    if batch_size is not None:
+        common["batch_size"] = batch_size
+    logger.info(f"table1: run 1/3, waveform loss -> {out / 'wav'}")
+    train(TrainConfig(out=out / "wav", loss="wav", **common))
+    logger.info(f"table1: run 2/3, spectral loss -> {out / 'spectral'}")
+    train(TrainConfig(out=out / "spectral", loss="spectral", **common))
+    seed_ae = _no_time_autoencoder(out / "spectral" / "autoencoder.safetensors",
+                                   out / "no_time_init" / "autoencoder.safetensors")
+    logger.info(f"table1: run 3/3, spectral loss without time embedding -> {out / 'no_time'}")
+    train(TrainConfig(out=out / "no_time", loss="spectral", time_embedding=False,
+                      stages=("seq", "sing"), init_autoencoder=seed_ae, **common))
+    trained = time.monotonic()
+
+    files = {
+        "ae_wav": out / "wav" / "autoencoder.safetensors",
+        "sing_wav": out / "wav" / "model.safetensors",
+        "ae_spectral": out / "spectral" / "autoencoder.safetensors",
+        "sing_spectral": out / "spectral" / "model.safetensors",
+        "sing_no_time": out / "no_time" / "model.safetensors",
+    }
+    train_set = NSynthDataset(data, split="train")
+    test_set = NSynthDataset(data, split="test")
+    ours: dict[str, dict[str, float]] = {}
+    for row in PAPER_ROWS:
+        model, _ = load_model(files[row.key], device=device)
+        logger.info(f"table1: evaluating {row.model} ({row.loss} loss)")
+        on_train = evaluate_model(model, train_set, None, device=device, limit=subset,
+                                  progress=progress)
+        on_test = evaluate_model(model, test_set, None, device=device, progress=progress)
+        system = on_test.results["meta"]["system"]
+        tr = on_train.results["systems"][system]["overall"]
+        te = on_test.results["systems"][system]["overall"]
+        truth = on_test.results["systems"]["ground_truth"]["overall"]
+        ours[row.key] = {
+            "spectral_train": tr["spectral_l1"], "spectral_test": te["spectral_l1"],
+            "wav_mse_train": tr["wav_mse"], "wav_mse_test": te["wav_mse"],
+            "pitch_accuracy_test": te["pitch_accuracy"],
+            "ground_truth_pitch_accuracy_test": truth["pitch_accuracy"],
+        }
+    elapsed = time.monotonic() - started
+    result = {
+        "data": str(data), "preset": preset, "epochs": list(epochs), "train_subset": subset,
+        "train_notes": len(train_set), "test_notes": len(test_set),
+        "seconds": round(elapsed, 1), "training_seconds": round(trained - started, 1),
+        "rows": ours, "order_holds": ordering_holds(ours),
+    }
+    text = table1_markdown(result)
+    from sing.evaluation.tables import to_jsonable
+    from sing.utils.atomic import atomic_write_text
+
+    atomic_write_text(out / "table1.json", json.dumps(to_jsonable(result), indent=2) + "\n")
+    atomic_write_text(out / "table1.md", text)
+    return text
+
+
+def ordering_holds(rows: dict[str, dict[str, float]]) -> bool:
+    """Whether spectral test loss follows the paper: AE < SING < SING-no-time < SING-wav."""
+    values = [rows[k]["spectral_test"] for k in PAPER_ORDER]
+    return all(a < b for a, b in zip(values, values[1:], strict=False))
+
+
+def _cell(value: float | None, digits: str = ".4f") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return format(value, digits)
+
+
+def table1_markdown(result: dict[str, Any]) -> str:
+    """Table 1 in the paper's form, ours beside the paper's numbers (``ours / paper``)."""
+    rows = result["rows"]
+    lines = [
+        f"Table 1 ({result['preset']} preset, epochs ae/seq/sing {result['epochs']}, "
+        f"{result['train_notes']} train / {result['test_notes']} test notes, train columns on "
+        f"{min(result['train_subset'], result['train_notes'])} train notes; "
+        f"{result['seconds']:.0f} s). Cells: ours / paper.",
+        "",
+        "| Model | training loss | spectral train | spectral test | wav MSE train | "
+        "wav MSE test | pitch acc. test |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in PAPER_ROWS:
+        o = rows[row.key]
+        lines.append(
+            f"| {row.model} | {row.loss} | {_cell(o['spectral_train'])} / {row.spectral_train} | "
+            f"{_cell(o['spectral_test'])} / {row.spectral_test} | "
+            f"{_cell(o['wav_mse_train'], '.5f')} / {_cell(row.wav_mse_train, 'g')} | "
+            f"{_cell(o['wav_mse_test'], '.5f')} / {_cell(row.wav_mse_test, 'g')} | "
+            f"{100 * o['pitch_accuracy_test']:.0f}% |"
+        )
+    order = " < ".join(f"{k} {rows[k]['spectral_test']:.4f}" for k in
+                       sorted(PAPER_ORDER, key=lambda k: rows[k]["spectral_test"]))
+    verdict = "holds" if result["order_holds"] else "does NOT hold"
+    lines += ["", f"Paper's ordering on spectral test loss (AE < SING < SING without time "
+              f"embedding < SING wav loss) {verdict}; ours: {order}."]
+    return "\n".join(lines) + "\n"
