@@ -84,6 +84,81 @@ def model_flops_per_note(config: SingConfig) -> dict[str, int]:
     return {"sequence_generator": lstm, "decoder": decoder, "total": lstm + decoder}
 
 
+Path = tuple[str, str]  # (dtype name, "reference" | "fast")
+
+
+def build_paths(
+    model: SING, config: SingConfig, device: torch.device, dtypes: list[str], reference: bool
+) -> dict[Path, Callable[..., torch.Tensor]]:
+    """The callables to time: the model's own forward per dtype and FastSING per dtype."""
+    paths: dict[Path, Callable[..., torch.Tensor]] = {}
+    for name in dtypes:
+        dtype = DTYPES[name]
+        if reference:
+            ref_model = model
+            if dtype != torch.float32:
+                ref_model = SING(config).to(device).eval()
+                ref_model.load_state_dict(model.state_dict())
+                ref_model.to(dtype)
+
+            def run_reference(*notes: torch.Tensor, m: SING = ref_model) -> torch.Tensor:
+                with torch.inference_mode():
+                    return m(*notes)
+
+            paths[(name, "reference")] = run_reference
+        paths[(name, "fast")] = FastSING.from_model(model, dtype=dtype)
+    return paths
+
+
+def interleaved_times(
+    paths: dict[Path, Callable[..., torch.Tensor]],
+    notes: tuple[torch.Tensor, ...],
+    device: torch.device,
+    repeats: int,
+    warmup: int,
+) -> dict[Path, list[float]]:
+    """Seconds per call of every path, timed in rounds (one call of each path per round).
+
+    Interleaving makes the paths share the machine's conditions: on a shared, noisy machine the
+    per-round ratios are much steadier than times taken minutes apart.
+    """
+    for fn in paths.values():
+        for _ in range(warmup):
+            fn(*notes)
+    times: dict[Path, list[float]] = {key: [] for key in paths}
+    for _ in range(repeats):
+        for key, fn in paths.items():
+            sync(device)
+            start = time.perf_counter()
+            fn(*notes)
+            sync(device)
+            times[key].append(time.perf_counter() - start)
+    return times
+
+
+def ratio(times: dict[Path, list[float]], baseline: Path, runs: list[float]) -> float:
+    """Median over rounds of baseline time / this path's time (nan without a baseline)."""
+    if baseline not in times:
+        return float("nan")
+    return statistics.median(b / t for b, t in zip(times[baseline], runs, strict=True))
+
+
+def bf16_quality(
+    paths: dict[Path, Callable[..., torch.Tensor]], notes: tuple[torch.Tensor, ...]
+) -> dict[str, float]:
+    """Spectral loss of each fast path against the float32 reference, / its mean log-power."""
+    reference = paths.get(("float32", "reference"))
+    if reference is None:
+        return {}
+    want = reference(*notes).float()
+    scale = log_power_spectrogram(want).mean()
+    return {
+        name: (spectral_loss(fn(*notes).float(), want) / scale).item()
+        for (name, path), fn in paths.items()
+        if path == "fast"
+    }
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -143,50 +218,26 @@ def main(argv: list[str] | None = None) -> int:
         pitch = torch.randint(24, 96, (batch,), generator=g).to(device)
         velocity = torch.randint(0, config.num_velocities, (batch,), generator=g).to(device)
         notes = (instrument, pitch, velocity)
-        reference_times: dict[str, float] = {}
-        reference_out: torch.Tensor | None = None
-        for name in args.dtypes:
-            dtype = DTYPES[name]
-            rows = []
-            if not args.no_reference:
-                ref_model = model if dtype == torch.float32 else SING(config).to(device).eval()
-                if ref_model is not model:
-                    ref_model.load_state_dict(model.state_dict())
-                    ref_model.to(dtype)
-
-                def run_reference(m: SING = ref_model, x: tuple = notes) -> torch.Tensor:
-                    with torch.inference_mode():
-                        return m(*x)
-
-                seconds = timed(run_reference, device, args.repeats, args.warmup)
-                reference_times[name] = seconds
-                if dtype == torch.float32:
-                    reference_out = run_reference().float()
-                rows.append(("reference", seconds, None))
-                del ref_model
-            fast = FastSING.from_model(model, dtype=dtype)
-            seconds = timed(lambda f=fast, x=notes: f(*x), device, args.repeats, args.warmup)
-            quality = None
-            if reference_out is not None and dtype != torch.float32:
-                out = fast(*notes)
-                quality = (
-                    spectral_loss(out, reference_out)
-                    / log_power_spectrogram(reference_out).mean()
-                ).item()
-            rows.append(("fast", seconds, quality))
-            for path, seconds, quality in rows:
-                gflops = flops["total"] * batch / seconds / 1e9
-                same = reference_times.get(name)
-                fp32 = reference_times.get("float32")
-                print(
-                    f"{batch:>5} {name:>8} {path:>9} {seconds / batch:>8.4f}"
-                    f" {batch * seconds_per_note / seconds:>9.1f} {flops['total'] / 1e9:>10.2f}"
-                    f" {gflops:>8.0f} {gflops / ceilings[name]:>7.0%}"
-                    f" {(same / seconds if same else float('nan')):>16.2f}"
-                    f" {(fp32 / seconds if fp32 else float('nan')):>10.2f}"
-                    f" {(f'{quality:.2e}' if quality is not None else '-'):>11}",
-                    flush=True,
-                )
+        paths = build_paths(model, config, device, args.dtypes, not args.no_reference)
+        times = interleaved_times(paths, notes, device, args.repeats, args.warmup)
+        quality = bf16_quality(paths, notes)
+        for (name, path), runs in times.items():
+            seconds = statistics.median(runs)
+            gflops = flops["total"] * batch / seconds / 1e9
+            same = ratio(times, (name, "reference"), runs)
+            fp32 = ratio(times, ("float32", "reference"), runs)
+            q = quality.get(name) if path == "fast" else None
+            print(
+                f"{batch:>5} {name:>8} {path:>9} {seconds / batch:>8.4f}"
+                f" {batch * seconds_per_note / seconds:>9.1f} {flops['total'] / 1e9:>10.2f}"
+                f" {gflops:>8.0f} {gflops / ceilings[name]:>7.0%} {same:>16.2f} {fp32:>10.2f}"
+                f" {(f'{q:.2e}' if q is not None else '-'):>11}",
+                flush=True,
+            )
+        del paths
+    for name in args.dtypes:
+        again = gemm_ceiling(DTYPES[name], device, args.gemm_size, args.repeats)
+        print(f"# large-GEMM ceiling {name} re-measured at the end: {again:.0f} GFLOP/s")
     return 0
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import torch
-from conftest import child_env, run_cli, sing_cmd, tensors, train_args
+from train_helpers import child_env, run_cli, sing_cmd, tensors, train_args
 
 from sing.training.checkpoint import load_checkpoint
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import torch
-from conftest import run_cli, tensors, train_args
+from train_helpers import run_cli, tensors, train_args
 
 from sing.data.nsynth import NSynthDataset
 from sing.models import SING, Autoencoder, SingConfig
@@ -82,3 +82,17 @@ def test_zero_epochs_gives_an_untrained_model_of_the_preset(gm_dataset, tmp_path
     before = (out / "model.safetensors").read_bytes()
     assert run_cli(*args) == 0
     assert (out / "model.safetensors").read_bytes() == before
+
+
+def test_start_from_an_existing_autoencoder(gm_dataset, reference_run, tmp_path):
+    out = tmp_path / "from_ae"
+    args = train_args(gm_dataset, out, "--stages", "seq", "--init-autoencoder",
+                      str(reference_run / "autoencoder.safetensors"), epochs=1)
+    assert run_cli(*args) == 0
+    ae, model = tensors(reference_run / "autoencoder.safetensors"), tensors(
+        out / "model.safetensors")
+    decoder = [k for k in model if k.startswith("decoder.")]
+    assert decoder and all(torch.equal(model[k], ae[k]) for k in decoder)
+    assert not (out / "autoencoder.safetensors").exists()  # stage ae did not run
+    records, train = _train_records(out)
+    assert set(train) == {("seq", 0)} and records[-1]["split"] == "test"

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--duration", type=float, default=4.0, help="note length in s (default 4)")
     b.add_argument("--hold", type=float, default=3.0, help="key held for this many s (default 3)")
     b.add_argument("--sample-rate", type=int, default=16000, help="Hz (default 16000)")
+    b.add_argument("--jobs", type=int, default=1,
+                   help="processes rendering programs in parallel (default 1; same output)")
     b.add_argument("--force", action="store_true", help="replace an existing --out folder")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(func=cmd_build)
@@ -77,6 +79,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         args.out, soundfont=soundfont, programs=programs, pitches=pitches,
         velocities=velocities, duration=args.duration, hold=args.hold,
         sample_rate=args.sample_rate, progress=not args.no_progress, overwrite=args.force,
+        jobs=args.jobs,
     )
     print(
         f"{args.out}: {summary['notes']} notes of {len(summary['instruments'])} instruments "

@@ -63,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="epochs per stage AE,SEQ,SING (default: the preset's recipe)")
     t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (paper: 3e-4)")
+    t.add_argument("--max-notes", type=int, default=None,
+                   help="train on a seeded subset of N notes per split (default: all)")
     t.add_argument("--train-subset", type=int, default=None,
                    help="notes of the train split used for the 'train' columns (default all)")
     t.add_argument("--device", default="cpu")
@@ -143,7 +145,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
     table = run_table1(
         data=args.data, preset=args.preset, out=args.out, epochs=_parse_epochs(args.epochs),
         batch_size=args.batch_size, train_subset=args.train_subset, device=args.device,
-        lr=args.lr,
+        lr=args.lr, max_notes=args.max_notes,
     )
     print(table)
     return 0

@@ -19,13 +19,15 @@ Rendering choices (measured on FluidR3_GM with FluidSynth 2.3):
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import logging
 import os
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,27 @@ def check_soundfont(path: Path) -> None:
         raise SingError(describe_os_error(err, path)) from None
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise SingError("is not a SoundFont (SF2) file", path)
+    declared = int.from_bytes(head[4:8], "little") + 8
+    size = path.stat().st_size
+    if size < declared:
+        raise SingError(f"truncated SoundFont ({size} of {declared} bytes)", path)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 (C libraries' own messages) inside the block."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 class FluidRenderer:
@@ -131,7 +154,7 @@ class FluidRenderer:
         self._fs = fs
         lib = fs._fl
         lib.fluid_set_log_function.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-        for level in (2, 3, 4):  # FLUID_WARN, FLUID_INFO, FLUID_DBG: silent
+        for level in (1, 2, 3, 4):  # FLUID_ERR .. FLUID_DBG: silent (return codes checked)
             lib.fluid_set_log_function(level, None, None)
         self._write_float = lib.fluid_synth_write_float
         self._write_float.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
@@ -150,7 +173,8 @@ class FluidRenderer:
         self.sample_rate = sample_rate
         self.soundfont = soundfont
         self._keeper = self._new_synth()
-        sfid = self._keeper.sfload(str(soundfont))
+        with _quiet_stderr():  # libinstpatch prints glib warnings on a broken file
+            sfid = self._keeper.sfload(str(soundfont))
         if sfid < 0:
             self._keeper.delete()
             raise SingError("FluidSynth could not load this SoundFont", soundfont)
@@ -225,6 +249,84 @@ def _clean_leftovers(out: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+_ProgramResult = tuple[dict[str, dict[str, Any]], dict[str, Any], list[str]]
+
+
+@dataclass(frozen=True)
+class _ProgramJob:
+    """Renders every note of one GM program and writes its WAVs (picklable for workers)."""
+
+    soundfont: Path
+    pitches: tuple[int, ...]
+    velocities: tuple[int, ...]
+    length: int
+    hold: int
+    sample_rate: int
+
+    def run(
+        self, renderer: FluidRenderer, program: int, audio: Path,
+        on_note: Callable[[int], Any] | None = None,
+    ) -> _ProgramResult:
+        """Render, choose the instrument's gain, write ``audio/<note>.wav``; returns
+        ``(examples, instrument info, skipped note names)``."""
+        gm = GM_PROGRAMS[program]
+        name = instrument_str(program)
+        notes: list[tuple[int, int, np.ndarray]] = []
+        skipped: list[str] = []
+        for pitch in self.pitches:
+            for velocity in self.velocities:
+                wav = renderer.render(program, pitch, velocity, self.length, self.hold)
+                if not np.any(wav):
+                    skipped.append(note_name(name, pitch, velocity))
+                else:
+                    notes.append((pitch, velocity, wav))
+                if on_note is not None:
+                    on_note(1)
+        peak = max((float(np.abs(w).max()) for _, _, w in notes), default=0.0)
+        gain = TARGET_PEAK / peak if peak > 0 else 0.0
+        examples: dict[str, dict[str, Any]] = {}
+        for pitch, velocity, wav in notes:
+            pcm = np.round(wav.astype(np.float64) * (gain * 32767)).astype(np.int16)
+            meta = make_example(
+                note=program * 16384 + pitch * 128 + velocity, instrument=program,
+                instrument_str=name, pitch=pitch, velocity=velocity,
+                sample_rate=self.sample_rate, family=gm.family, source=gm.source,
+            )
+            write_wav(audio / f"{meta['note_str']}.wav", pcm, self.sample_rate)
+            examples[meta["note_str"]] = meta
+        info = {
+            "program": program,
+            "gm_name": gm.name,
+            "preset_name": renderer.preset_name(program),
+            "gain": gain,
+            "peak_before_gain": peak,
+            "notes": len(notes),
+            "silent_notes": len(self.pitches) * len(self.velocities) - len(notes),
+        }
+        return examples, info, skipped
+
+
+def _collect(result: _ProgramResult, examples: dict, instruments: dict, skipped: list) -> None:
+    found, info, silent = result
+    examples.update(found)
+    instruments[instrument_str(info["program"])] = info
+    skipped.extend(silent)
+
+
+_WORKER_RENDERER: FluidRenderer | None = None
+
+
+def _worker_init(soundfont: Path, sample_rate: int) -> None:
+    global _WORKER_RENDERER
+    _WORKER_RENDERER = FluidRenderer(soundfont, sample_rate)
+
+
+def _worker_run(args: tuple[_ProgramJob, int, Path]) -> _ProgramResult:
+    job, program, audio = args
+    assert _WORKER_RENDERER is not None
+    return job.run(_WORKER_RENDERER, program, audio)
+
+
 def build_dataset(
     out: str | Path,
     soundfont: str | Path | None = None,
@@ -236,13 +338,15 @@ def build_dataset(
     sample_rate: int = 16000,
     progress: bool = True,
     overwrite: bool = False,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Render GM ``programs`` x ``pitches`` x ``velocities`` into an NSynth jsonwav folder.
 
     Writes ``out/examples.json``, ``out/audio/<note>.wav`` (int16[duration * sample_rate])
     and ``out/build.json`` (SoundFont, settings, per-instrument gains, skipped notes). The
     folder is built in a temporary sibling and renamed at the end: an interrupted build
-    leaves nothing half-written. Same inputs give byte-identical files.
+    leaves nothing half-written. Same inputs give byte-identical files, whatever ``jobs``
+    (processes rendering programs in parallel, each with its own copy of the SoundFont).
 
     Returns the build summary (the content of ``build.json``).
     """
@@ -265,6 +369,8 @@ def build_dataset(
             raise SingError(f"velocity {v} is outside 1-127")
     if not 0 < hold <= duration:
         raise SingError(f"--hold {hold} must be in (0, duration={duration}]")
+    if jobs < 1:
+        raise SingError(f"--jobs {jobs} must be at least 1")
     if sample_rate < 1000:
         raise SingError(f"sample rate {sample_rate} Hz is too low")
     length = round(duration * sample_rate)
@@ -282,42 +388,33 @@ def build_dataset(
     instruments: dict[str, dict[str, Any]] = {}
     skipped: list[str] = []
     total = len(programs) * len(pitches) * len(velocities)
-    with FluidRenderer(path, sample_rate) as renderer, atomic_directory(out) as tmp:
+    job = _ProgramJob(path, pitches, velocities, length, hold_samples, sample_rate)
+    jobs = max(1, min(jobs, len(programs)))
+    with atomic_directory(out) as tmp:
         audio = tmp / "audio"
         audio.mkdir()
         bar = tqdm(total=total, unit="note", desc="rendering", disable=not progress)
-        for program in programs:
-            gm = GM_PROGRAMS[program]
-            name = instrument_str(program)
-            notes: list[tuple[int, int, np.ndarray]] = []
-            for pitch in pitches:
-                for velocity in velocities:
-                    wav = renderer.render(program, pitch, velocity, length, hold_samples)
-                    if not np.any(wav):
-                        skipped.append(note_name(name, pitch, velocity))
-                    else:
-                        notes.append((pitch, velocity, wav))
-                    bar.update(1)
-            peak = max((float(np.abs(w).max()) for _, _, w in notes), default=0.0)
-            gain = TARGET_PEAK / peak if peak > 0 else 0.0
-            for pitch, velocity, wav in notes:
-                pcm = np.round(wav.astype(np.float64) * (gain * 32767)).astype(np.int16)
-                meta = make_example(
-                    note=program * 16384 + pitch * 128 + velocity, instrument=program,
-                    instrument_str=name, pitch=pitch, velocity=velocity,
-                    sample_rate=sample_rate, family=gm.family, source=gm.source,
+        if jobs == 1:
+            with FluidRenderer(path, sample_rate) as renderer:
+                results: Iterable[_ProgramResult] = (
+                    job.run(renderer, program, audio, bar.update) for program in programs
                 )
-                write_wav(audio / f"{meta['note_str']}.wav", pcm, sample_rate)
-                examples[meta["note_str"]] = meta
-            instruments[name] = {
-                "program": program,
-                "gm_name": gm.name,
-                "preset_name": renderer.preset_name(program),
-                "gain": gain,
-                "peak_before_gain": peak,
-                "notes": len(notes),
-                "silent_notes": len(pitches) * len(velocities) - len(notes),
-            }
+                for result in results:
+                    _collect(result, examples, instruments, skipped)
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            ctx = multiprocessing.get_context("spawn")  # no FluidSynth state crosses a fork
+            with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_worker_init,
+                                     initargs=(path, sample_rate)) as pool:
+                try:
+                    for result in pool.map(_worker_run, [(job, p, audio) for p in programs]):
+                        _collect(result, examples, instruments, skipped)
+                        bar.update(len(pitches) * len(velocities))
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
         bar.close()
         if not examples:
             raise SingError(

@@ -33,6 +33,31 @@ def write_wav(
         Path(path).write_bytes(payload)
 
 
+_CANONICAL = struct.Struct("<4sI4s4sIHHIIHH4sI")
+
+
+def _read_canonical(path: Path) -> tuple[int, np.ndarray] | None:
+    """Fast path for the common case, a complete 44-byte-header mono 16-bit PCM WAV (what
+    NSynth and ``sing dataset build`` write): ``(sample_rate, int16[T])``, or None to let
+    the general reader decide (other layouts, truncated or broken files)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    if len(raw) < 44:
+        return None
+    riff, _, wave, fmt, fmt_size, fmt_tag, channels, rate, _, align, bits, data, size = (
+        _CANONICAL.unpack_from(raw)
+    )
+    if (riff, wave, fmt, data) != (b"RIFF", b"WAVE", b"fmt ", b"data") or (
+        fmt_size, fmt_tag, channels, align, bits) != (16, 1, 1, 2, 16):
+        return None
+    if size % 2 or len(raw) < 44 + size:
+        return None
+    return rate, np.frombuffer(raw, dtype="<i2", count=size // 2, offset=44).astype(np.int16)
+
+
 def declared_data_bytes(path: Path) -> int | None:
     """Size of the ``data`` chunk that a RIFF/WAVE header declares (None if not found)."""
     try:
@@ -64,11 +89,19 @@ def read_wav(
     import soundfile as sf
 
     path = Path(path)
+    fast = _read_canonical(path)
+    if fast is not None:
+        rate, data = fast
+        if sample_rate is not None and rate != sample_rate:
+            raise SingError(f"has sample rate {rate} Hz, expected {sample_rate} Hz", path)
+        if length is not None and len(data) != length:
+            raise SingError(f"has {len(data)} samples, expected {length}", path)
+        return data
     if not path.is_file():
         raise SingError("audio file is missing" if not path.exists() else "not a file", path)
     try:
         with sf.SoundFile(path) as f:
-            if f.format != "WAV":
+            if f.format not in ("WAV", "WAVEX"):
                 raise SingError(f"is a {f.format} file, expected WAV", path)
             if f.channels != 1:
                 raise SingError(f"has {f.channels} channels, expected 1 (mono)", path)

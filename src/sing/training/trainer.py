@@ -40,7 +40,7 @@ from sing.training.config import STAGES, TrainConfig
 from sing.training.metrics import MetricsLog
 from sing.training.sampler import ResumableBatchSampler, epoch_order, num_batches
 from sing.training.signals import StopRequest, catch_stop_signals
-from sing.training.validation import loss_sums, metrics_from_sums
+from sing.training.validation import get_items, loss_sums, metrics_from_sums
 
 logger = logging.getLogger(__name__)
 
@@ -101,16 +101,7 @@ class _Subset:
         return self.dataset[self.indices[i]]
 
     def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
-        return [self[i] for i in indices]
-
-
-def _collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-    return {
-        "wav": torch.stack([it["wav"] for it in items]),
-        "instrument": torch.tensor([int(it["instrument"]) for it in items]),
-        "pitch": torch.tensor([int(it["pitch"]) for it in items]),
-        "velocity": torch.tensor([int(it["velocity"]) for it in items]),
-    }
+        return get_items(self.dataset, [self.indices[i] for i in indices])
 
 
 def _check_run_dir(out: Path) -> None:
@@ -360,6 +351,9 @@ class Trainer:
         from sing.training.frames_cache import build_frames_cache
 
         folder = self.out / FRAMES_DIR
+        if int(os.environ.get("LOCAL_WORLD_SIZE", self.info.world_size)) < self.info.world_size:
+            # several nodes: each node's local rank 0 writes its own copy (RUN_DIR may be shared)
+            folder = self.out / f"{FRAMES_DIR}-node{os.environ.get('GROUP_RANK', '0')}"
         if self.info.local_rank == 0:
             cache = build_frames_cache(folder, self.autoencoder, self.train_set, self.device,
                                        batch_size=max(1, min(self.config.batch_size, 32)),
@@ -381,10 +375,12 @@ class Trainer:
             return
         from torch.utils.data import DataLoader
 
+        from sing.data.nsynth import collate_notes
+
         workers = self.config.num_workers
         if workers is None:
             workers = 4 if self.device.type == "cuda" else 0
-        loader = DataLoader(self.train_set, batch_sampler=sampler, collate_fn=_collate,
+        loader = DataLoader(self.train_set, batch_sampler=sampler, collate_fn=collate_notes,
                             num_workers=workers, pin_memory=self.device.type == "cuda",
                             persistent_workers=False)
         yield from loader

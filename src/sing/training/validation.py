@@ -20,6 +20,13 @@ logger = logging.getLogger(__name__)
 METRICS: tuple[str, ...] = ("spectral_l1", "spectral_mse", "wav_mse", "wav_l1")
 
 
+def get_items(dataset, indices: Sequence[int]) -> list[dict]:
+    """Items ``indices`` of ``dataset``, in one gather when it has ``__getitems__``."""
+    if hasattr(dataset, "__getitems__"):
+        return dataset.__getitems__(list(indices))
+    return [dataset[i] for i in indices]
+
+
 def per_note_metrics(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The four metrics of each note.
 
@@ -68,6 +75,8 @@ def loss_sums(model: nn.Module, dataset, indices: Sequence[int], batch_size: int
     """
     from tqdm import tqdm
 
+    from sing.data.nsynth import collate_notes
+
     sums = torch.zeros(len(METRICS) + 1, dtype=torch.float64)
     was_training = model.training
     model.eval()
@@ -75,12 +84,7 @@ def loss_sums(model: nn.Module, dataset, indices: Sequence[int], batch_size: int
     batches = [indices[i:i + batch_size] for i in range(0, len(indices), batch_size)]
     try:
         for chunk in tqdm(batches, desc=desc, disable=not progress, leave=False, unit="batch"):
-            items = [dataset[i] for i in chunk]
-            batch = {
-                key: torch.stack([it[key] for it in items]) if key == "wav"
-                else torch.tensor([int(it[key]) for it in items])
-                for key in ("wav", "instrument", "pitch", "velocity")
-            }
+            batch = collate_notes(get_items(dataset, chunk))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 out, target = model_output(model, batch, device)
             sums[:-1] += per_note_metrics(out, target).double().sum(0).cpu()

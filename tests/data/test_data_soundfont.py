@@ -22,7 +22,7 @@ from sing.data.soundfont import (
 from sing.data.vocabulary import NSYNTH_FAMILIES, NSYNTH_SOURCES
 from sing.errors import SingError
 
-# One note of NSynth's own examples.json (nsynth-test), the schema to match exactly.
+# A note in the exact form of NSynth's examples.json (keys and JSON types): the schema to match.
 NSYNTH_NOTE = {
     "note": 201034, "sample_rate": 16000, "pitch": 69, "instrument_source": 0,
     "instrument_family_str": "guitar", "instrument_str": "guitar_acoustic_009",
@@ -101,7 +101,7 @@ def test_byte_identical_rebuild(tmp_path: Path):
     kw = dict(programs=[24, 43], pitches=[57, 60], velocities=[50, 127], duration=1.0,
               hold=0.5, progress=False)
     a = build_dataset(tmp_path / "a", **kw)
-    b = build_dataset(tmp_path / "b", **kw)
+    b = build_dataset(tmp_path / "b", jobs=2, **kw)  # two worker processes: same bytes
     assert a == b
     root = tmp_path / "a"
     files = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())

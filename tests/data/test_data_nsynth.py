@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
@@ -95,3 +96,40 @@ def test_collate_notes_matches_default_collate(gm_dataset: Path, tmp_path: Path)
                         generator=torch.Generator().manual_seed(0))
     seen = [n for batch in loader for n in batch["name"]]
     assert sorted(seen) == ds.names
+
+
+NSYNTH_EXAMPLES = {  # two notes in the exact form of NSynth's examples.json
+    "guitar_acoustic_009-069-100": {
+        "note": 201034, "sample_rate": 16000, "pitch": 69, "instrument_source": 0,
+        "instrument_family_str": "guitar", "instrument_str": "guitar_acoustic_009",
+        "note_str": "guitar_acoustic_009-069-100", "qualities_str": ["bright"],
+        "instrument_source_str": "acoustic", "velocity": 100, "instrument_family": 3,
+        "instrument": 126, "qualities": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    },
+    "bass_synthetic_033-030-025": {
+        "note": 153, "sample_rate": 16000, "pitch": 30, "instrument_source": 2,
+        "instrument_family_str": "bass", "instrument_str": "bass_synthetic_033",
+        "note_str": "bass_synthetic_033-030-025", "qualities_str": ["dark"],
+        "instrument_source_str": "synthetic", "velocity": 25, "instrument_family": 0,
+        "instrument": 2, "qualities": [0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+    },
+}
+
+
+def test_reads_an_nsynth_folder_unchanged(tmp_path: Path):
+    # NSynth-form metadata (ids, families, qualities), audio from an independent writer
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "examples.json").write_text(json.dumps(NSYNTH_EXAMPLES))
+    rng = np.random.default_rng(1)
+    audio = {}
+    for name in NSYNTH_EXAMPLES:
+        audio[name] = rng.integers(-2000, 2000, 64000).astype(np.int16)
+        scipy.io.wavfile.write(tmp_path / "audio" / f"{name}.wav", 16000, audio[name])
+    ds = NSynthDataset(tmp_path)
+    assert ds.vocabulary.instruments == ("bass_synthetic_033", "guitar_acoustic_009")
+    assert ds.vocabulary.instrument_ids == (2, 126)
+    item = ds[ds.names.index("guitar_acoustic_009-069-100")]
+    assert (item["instrument"], item["pitch"], item["velocity"], item["family"]) == (1, 69, 1, 3)
+    np.testing.assert_array_equal(item["wav"].numpy(),
+                                  audio[item["name"]].astype(np.float64) / 32768)
+    assert ds.vocabulary.encode_note("bass_synthetic_033-030-025") == (0, 30, 0)

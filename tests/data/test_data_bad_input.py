@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -126,6 +127,15 @@ def test_cli_bad_soundfont_and_out(tmp_path: Path, capsys: pytest.CaptureFixture
         f"sing: error: {fake}: is not a SoundFont (SF2) file")
     assert main([*args, "--soundfont", str(tmp_path / "none.sf2"), "--out", str(tmp_path)]) == 2
     assert "none.sf2: SoundFont not found" in capsys.readouterr().err
+    broken = tmp_path / "broken.sf2"
+    broken.write_bytes(b"RIFF\x10\x00\x00\x00sfbkLIST\x04\x00\x00\x00junk")
+    assert main([*args, "--soundfont", str(broken), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"sing: error: {broken}: FluidSynth could not load this SoundFont")
+    cut = tmp_path / "cut.sf2"
+    cut.write_bytes(b"RIFF\xff\xff\x00\x00sfbk" + bytes(100))
+    assert main([*args, "--soundfont", str(cut), "--out", str(tmp_path / "o")]) == 2
+    assert "cut.sf2: truncated SoundFont (112 of 65543 bytes)" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main([*args, "--out", str(blocker / "ds")]) == 2
@@ -158,3 +168,17 @@ def test_cli_end_to_end_in_a_subprocess(tmp_path: Path):
     assert cache.returncode == 0 and (out / "sing-cache" / "audio.npy").is_file()
     check = subprocess.run([*sing, "check", str(out)], capture_output=True, text=True)
     assert check.returncode == 0 and "cache fresh" in check.stdout
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_cli_read_only_out(tmp_path: Path, capsys: pytest.CaptureFixture):
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o500)
+    try:
+        assert main(["dataset", "build", "--programs", "0", "--pitches", "60", "--no-progress",
+                     "--out", str(parent / "ds")]) == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1] == (
+            f"sing: error: {parent / 'ds'}: permission denied")
+    finally:
+        parent.chmod(0o700)
