@@ -72,6 +72,15 @@ def test_cache_equals_wavs_and_detects_staleness(gm_dataset: Path, tmp_path: Pat
     build_cache(root, progress=False)
     assert NSynthDataset(root).cached
     assert not NSynthDataset(root, use_cache=False).cached
+    # a damaged array (here: cut short) is not used either, and `check` reports it
+    npy = root / CACHE_DIR / "audio.npy"
+    npy.write_bytes(npy.read_bytes()[: npy.stat().st_size // 2])
+    assert not NSynthDataset(root).cached
+    from sing.data.check import check_dataset
+
+    assert check_dataset(root, progress=False).problems == [
+        f"{root / CACHE_DIR}: stale or damaged; rebuild it with `sing dataset cache {root}`"
+    ]
     assert sorted(p.name for p in (root / CACHE_DIR).iterdir()) == ["audio.npy", "index.json"]
 
 

@@ -50,21 +50,24 @@ def test_sigkill_and_resume_is_bit_identical(gm_dataset, reference_run, tmp_path
     out = tmp_path / "killed"
     args = train_args(gm_dataset, out, "--checkpoint-every", "0")
     rng = random.Random(7)
-    kills = 0
+    kills, stages = 0, set()
     for attempt in range(12):
         proc = subprocess.Popen(sing_cmd(*args), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, env=child_env())
-        if attempt < 4 and _wait_checkpoints(proc, out / "checkpoint.pt", 3 + attempt):
+        # kill after the 4th, 5th, 6th, 4th new checkpoint: in stage ae, seq, sing, sing
+        if attempt < 4 and _wait_checkpoints(proc, out / "checkpoint.pt", (3, 4, 5, 3)[attempt]):
             time.sleep(rng.uniform(0, 0.08))  # land anywhere inside the next step
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1
+                proc.wait()
+                stages.add(load_checkpoint(out / "checkpoint.pt")["stage"])
         _, err = proc.communicate(timeout=120)
         if proc.returncode == 0:
             break
         assert proc.returncode == -signal.SIGKILL, err.decode()
     assert proc.returncode == 0, err.decode()
-    assert kills >= 3
+    assert kills >= 3 and len(stages) >= 2, (kills, stages)  # killed in several stages
     for name in ("autoencoder.safetensors", "model.safetensors"):
         ref, got = tensors(reference_run / name), tensors(out / name)
         assert ref.keys() == got.keys()

@@ -65,8 +65,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(func=cmd_check)
 
 
+def _interrupt_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so a killed build or cache cleans up after itself."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     """``sing dataset build``."""
+    _interrupt_on_sigterm()
     from sing.data.soundfont import DEMO_PROGRAMS, build_dataset, find_soundfont, parse_int_ranges
 
     programs = (DEMO_PROGRAMS if args.programs is None
@@ -103,6 +114,7 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 def cmd_cache(args: argparse.Namespace) -> int:
     """``sing dataset cache``."""
+    _interrupt_on_sigterm()
     from sing.data.cache import build_cache
 
     out = build_cache(args.dir, progress=not args.no_progress)

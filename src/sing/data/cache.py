@@ -81,7 +81,17 @@ def fresh_cache(root: Path, names: list[str]) -> CacheIndex | None:
             f"Rebuild it with `sing dataset cache {root}`"
         )
         return None
-    if not (root / CACHE_DIR / "audio.npy").is_file():
+    try:
+        audio = open_audio(root)
+    except (OSError, ValueError):
+        audio = None
+    if audio is None or audio.dtype != np.int16 or audio.shape != (
+        len(index.names), index.note_length
+    ):
+        logger.warning(
+            f"{root / CACHE_DIR / 'audio.npy'}: missing or damaged; reading WAVs. "
+            f"Rebuild it with `sing dataset cache {root}`"
+        )
         return None
     return index
 

@@ -142,7 +142,8 @@ def check_dataset(root: str | Path, progress: bool = True) -> CheckReport:
             report.cache = "unreadable"
         elif cache_mod.fresh_cache(root, sorted(examples)) is None:
             report.problems.append(
-                f"{root / cache_mod.CACHE_DIR}: stale; rebuild it with `sing dataset cache {root}`"
+                f"{root / cache_mod.CACHE_DIR}: stale or damaged; rebuild it with "
+                f"`sing dataset cache {root}`"
             )
             report.cache = "stale"
         else:

@@ -11,6 +11,9 @@ Rendering choices (measured on FluidR3_GM with FluidSynth 2.3):
 - Every note is rendered by a fresh synth that shares the SoundFont loaded once (so no state
   carries over from the previous note: a note's bytes do not depend on what else is built).
 - Notes outside a preset's key range come out as exact zeros: they are skipped and counted.
+- Instrument ``<family>_<source>_<program:03d>`` has NSynth id ``instrument`` = the GM
+  program; a note's ``note`` id is ``program * 16384 + pitch * 128 + velocity`` (unique, and
+  the same whatever else is built).
 - Levels: each instrument gets one gain, chosen so that its loudest note peaks at
   :data:`TARGET_PEAK` of the int16 range (no clipping, velocities keep their relative
   loudness). The gains are recorded in ``build.json`` beside ``examples.json`` (which keeps
@@ -396,10 +399,8 @@ def build_dataset(
         bar = tqdm(total=total, unit="note", desc="rendering", disable=not progress)
         if jobs == 1:
             with FluidRenderer(path, sample_rate) as renderer:
-                results: Iterable[_ProgramResult] = (
-                    job.run(renderer, program, audio, bar.update) for program in programs
-                )
-                for result in results:
+                for program in programs:
+                    result = job.run(renderer, program, audio, bar.update)
                     _collect(result, examples, instruments, skipped)
         else:
             import multiprocessing
