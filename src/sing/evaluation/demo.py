@@ -50,6 +50,8 @@ class DemoRecipe:
     lr: float
     eval_notes: int
     per_family: int = 1
+    ae_loss: str = "wav"
+    ae_batch_size: int = 8
 
     def data_key(self) -> dict[str, Any]:
         """What decides the data folder (a change means a new folder)."""
@@ -63,12 +65,12 @@ def _recipes() -> dict[str, DemoRecipe]:
     return {
         "full": DemoRecipe(
             name="full", programs=DEMO_PROGRAMS, pitches=DEMO_PITCHES, duration=1.0, hold=0.75,
-            preset="small", epochs=(5, 10, 2), batch_size=16, lr=1e-3, eval_notes=48,
+            preset="small", epochs=(5, 8, 2), batch_size=16, lr=1e-3, eval_notes=48,
         ),
         "quick": DemoRecipe(
             name="quick", programs=(0, 40, 73), pitches=tuple(range(57, 66)), duration=0.5,
             hold=0.375, preset="tiny", epochs=(2, 3, 1), batch_size=16, lr=1e-3,
-            eval_notes=16,
+            eval_notes=16, ae_batch_size=16,
         ),
     }
 
@@ -137,18 +139,25 @@ def run_demo(
     build_demo_data(data, rec, soundfont)
 
     model_file = run / "model.safetensors"
-    if force and run.exists():
+    ae_run = out / f"run-autoencoder{suffix}"
+    if force:
         import shutil
 
-        shutil.rmtree(run)
-    _step(2, f"training ({rec.preset} preset, epochs ae/seq/sing {rec.epochs}) -> {run}")
-    config = TrainConfig(
-        data=data, out=run, preset=rec.preset, epochs_ae=rec.epochs[0],
-        epochs_seq=rec.epochs[1], epochs_sing=rec.epochs[2], batch_size=rec.batch_size,
-        lr=rec.lr, device=device, eval_notes=rec.eval_notes,
-        extra={"demo": asdict(rec)},
-    )
-    train(config)
+        for folder in (ae_run, run):
+            if folder.exists():
+                shutil.rmtree(folder)
+    common = dict(data=data, preset=rec.preset, lr=rec.lr, device=device,
+                  eval_notes=rec.eval_notes, extra={"demo": asdict(rec)})
+    _step(2, f"training stage 1, the autoencoder ({rec.preset} preset, {rec.ae_loss} loss, "
+             f"{rec.epochs[0]} epochs) -> {ae_run}")
+    train(TrainConfig(out=ae_run, loss=rec.ae_loss, stages=("ae",), epochs_ae=rec.epochs[0],
+                      batch_size=rec.ae_batch_size, **common))
+    _step(2, f"training stages 2 and 3, sequence generator and SING ({rec.epochs[1]} and "
+             f"{rec.epochs[2]} epochs, spectral loss) -> {run}")
+    train(TrainConfig(out=run, loss="spectral", stages=("seq", "sing"),
+                      init_autoencoder=ae_run / "autoencoder.safetensors",
+                      epochs_seq=rec.epochs[1], epochs_sing=rec.epochs[2],
+                      batch_size=rec.batch_size, **common))
     trained_at = time.monotonic()
 
     index = report / "index.html"
@@ -158,11 +167,13 @@ def run_demo(
         _step(3, f"evaluating the held-out notes and writing the report -> {report}")
         index = report_for_run(
             run=run, data=data, out=report, per_family=rec.per_family, device=device,
+            extra_runs=(ae_run,),
             title="SING demo: listening report",
             notes=(f"Demo recipe '{rec.name}': GM programs {list(rec.programs)}, pitches "
                    f"{rec.pitches[0]}-{rec.pitches[-1]}, five velocities, {rec.duration:g} s "
                    f"notes, {rec.preset} preset, epochs ae/seq/sing {rec.epochs}, batch "
-                   f"{rec.batch_size}, lr {rec.lr:g}."),
+                   f"{rec.ae_batch_size}/{rec.batch_size}, lr {rec.lr:g}, autoencoder trained "
+                   f"with the {rec.ae_loss} loss, SING with the spectral loss."),
         )
     summary = demo_summary(report / "metrics.json")
     _step(4, f"done in {time.monotonic() - started:.0f} s "

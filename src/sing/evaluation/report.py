@@ -147,7 +147,7 @@ def write_report(
     sample_rate: int,
     model: torch.nn.Module | None = None,
     vocabulary: Any | None = None,
-    run_dir: str | Path | None = None,
+    run_dir: str | Path | Sequence[str | Path] | None = None,
     title: str = "SING: listening report",
     notes: str = "",
     device: str | torch.device = "cpu",
@@ -156,7 +156,8 @@ def write_report(
 
     ``evaluation`` is a :class:`sing.evaluation.evaluator.Evaluation` whose ``audio`` holds the
     held-out notes to show; ``model``/``vocabulary`` (a SING) give the t-SNE map and the new
-    instruments; ``run_dir`` gives the training curves (``metrics.jsonl``).
+    instruments; ``run_dir`` (one run folder or several) gives the training curves
+    (``metrics.jsonl``).
     """
     from sing.data.vocabulary import parse_note_name
 
@@ -194,13 +195,18 @@ def write_report(
                 f'<div class="note">{"".join(cells)}</div>'
             )
 
-        if run_dir is not None and (Path(run_dir) / "metrics.jsonl").is_file():
+        runs = [Path(r) for r in ([run_dir] if isinstance(run_dir, (str, Path)) else
+                                  (run_dir or ())) if (Path(r) / "metrics.jsonl").is_file()]
+        if runs:
             from sing.training.curves import plot_metrics
 
-            curves = plot_metrics(run_dir, tmp / "curves.png")
-            sections.append("<h2>Training curves</h2>"
-                            f'<img alt="training curves" style="max-width:100%" '
-                            f'src="{data_uri(Path(curves).read_bytes(), "image/png")}">')
+            sections.append("<h2>Training curves</h2>")
+            for k, run in enumerate(runs):
+                curves = plot_metrics(run, tmp / f"curves-{k}.png")
+                sections.append(f"<h3>{html.escape(run.name)}</h3>"
+                                f'<img alt="training curves of {html.escape(run.name)}" '
+                                f'style="max-width:100%" '
+                                f'src="{data_uri(Path(curves).read_bytes(), "image/png")}">')
 
         if model is not None and vocabulary is not None and hasattr(model, "generator"):
             sections.append(_embedding_sections(model, vocabulary, sample_rate, audio_dir,

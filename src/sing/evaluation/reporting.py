@@ -55,11 +55,13 @@ def report_for_run(
     title: str = "SING: listening report",
     notes: str = "",
     progress: bool = True,
+    extra_runs: tuple[Path, ...] = (),
 ) -> Path:
     """Evaluate and write the report folder; returns the path of its ``index.html``.
 
     Either ``run`` (a training run folder holding ``model.safetensors`` and ``metrics.jsonl``)
-    or ``model_path`` is needed; ``data`` defaults to the run's data folder. Also writes
+    or ``model_path`` is needed; ``data`` defaults to the run's data folder. ``extra_runs``
+    add their training curves (e.g. a separate autoencoder run). Also writes
     ``metrics.json`` and ``metrics.md`` in the report folder. With ``check`` the page is opened
     in headless Chromium and any missing source or console error raises :class:`SingError`.
     """
@@ -102,7 +104,9 @@ def report_for_run(
     )
     index = write_report(
         out, evaluation, dataset.vocabulary.sample_rate, model=model,
-        vocabulary=info.vocabulary, run_dir=run, title=title, notes=notes, device=device,
+        vocabulary=info.vocabulary,
+        run_dir=[*extra_runs, *([run] if run is not None else [])], title=title, notes=notes,
+        device=device,
     )
     evaluation.results["notes"] = [r.to_dict() for r in evaluation.records]
     write_results(evaluation.results, out / "metrics.json", title="Evaluation")

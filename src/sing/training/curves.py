@@ -41,31 +41,45 @@ def plot_metrics(run_dir: str | Path, out_png: str | Path) -> Path:
         offsets[s] = total
         total += max((int(r.get("epoch", 0)) for r in records if r.get("stage") == s),
                      default=0) + 1
-    fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.6))
-    styles = {"train": "-", "valid": "--", "test": "*"}
-    for ax, (key, title) in zip(axes, PANELS, strict=True):
+    colors = {"ae": "tab:blue", "seq": "tab:orange", "sing": "tab:green"}
+    styles = {"train": "-", "valid": "--"}
+    fig, grid = plt.subplots(2, 3, figsize=(13, 7))
+    axes = list(grid.flat)
+    tests = [r for r in records if r.get("split") == "test"]
+    for ax, (key, title) in zip(axes, PANELS, strict=False):
         for stage in stages:
             for split, style in styles.items():
                 pts = [(offsets[stage] + int(r.get("epoch", 0)) + 1, r[key]) for r in records
                        if r.get("stage") == stage and r.get("split") == split and key in r]
-                if not pts:
-                    continue
-                xs, ys = zip(*pts, strict=True)
-                ax.plot(xs, ys, style, label=f"{_STAGE_NAMES.get(stage, stage)} {split}")
+                if pts:
+                    xs, ys = zip(*pts, strict=True)
+                    ax.plot(xs, ys, style, marker=".", color=colors[stage],
+                            label=f"{_STAGE_NAMES[stage]}, {split}")
+        for r in tests:
+            if key in r:
+                ax.plot([total], [r[key]], "*", color="black", markersize=10,
+                        label=f"final {r.get('model', 'model')}, test")
         for stage in stages[1:]:
             ax.axvline(offsets[stage] + 0.5, color="grey", lw=0.6)
         ax.set_title(title)
         ax.set_xlabel("epoch (stages end to end)")
         if key != "train_loss":
             ax.set_yscale("log")
-    handles, labels = axes[1].get_legend_handles_labels()
+    handles, labels = [], []
+    for ax in axes[:len(PANELS)]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    axes[-1].axis("off")
     if handles:
-        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8)
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+        axes[-1].legend(handles, labels, loc="center", fontsize=9)
+    fig.suptitle(f"SING training: {Path(run_dir).resolve().name}")
+    fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
     out_png = Path(out_png)
     atomic_write_bytes(out_png, buf.getvalue())
-    logger.info("curves written to %s", out_png)
+    logger.debug("curves written to %s", out_png)
     return out_png

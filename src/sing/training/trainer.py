@@ -138,8 +138,8 @@ class Trainer:
         if config.batch_size < info.world_size:
             raise SingError(f"--batch-size {config.batch_size} is smaller than the "
                             f"{info.world_size} processes (it is the global batch)")
-        _check_run_dir(self.out)
         self.train_set, self.valid_set, self.test_set = self._load_data()
+        _check_run_dir(self.out)
         self.vocabulary = self.train_set.vocabulary
         self.model_config = SingConfig.for_vocabulary(
             self.vocabulary, config.preset, time_embedding=config.time_embedding)
@@ -219,6 +219,10 @@ class Trainer:
                 and cfg.init_autoencoder is None):
             raise SingError("stage seq learns the encoder's frames: run stage ae too, or give "
                             "--init-autoencoder FILE")
+        if (self.info.is_main and "sing" in cfg.stages and not {"ae", "seq"} & set(cfg.stages)
+                and cfg.init_model is None and cfg.init_autoencoder is None):
+            logger.warning("stage sing alone starts from an untrained network; give "
+                           "--init-model FILE (or --init-autoencoder FILE) to fine-tune")
 
     def _restore(self, state: dict[str, Any]) -> list[dict[str, Any]]:
         check_signature(self.ckpt_path, state.get("signature", {}), self.signature)
