@@ -65,7 +65,7 @@ def _recipes() -> dict[str, DemoRecipe]:
     return {
         "full": DemoRecipe(
             name="full", programs=DEMO_PROGRAMS, pitches=DEMO_PITCHES, duration=1.0, hold=0.75,
-            preset="small", epochs=(5, 8, 2), batch_size=16, lr=1e-3, eval_notes=48,
+            preset="small", epochs=(15, 40, 8), batch_size=16, lr=1e-3, eval_notes=48,
         ),
         "quick": DemoRecipe(
             name="quick", programs=(0, 40, 73), pitches=tuple(range(57, 66)), duration=0.5,
