@@ -59,6 +59,20 @@ def timed(fn: Callable[[], object], device: torch.device, repeats: int, warmup: 
     return statistics.median(times)
 
 
+def machine_load() -> str:
+    """The 1-minute load average and CPU pressure (Linux), to state the run's conditions."""
+    parts = []
+    try:
+        with open("/proc/loadavg") as f:
+            parts.append(f"load average {f.read().split()[0]}")
+        with open("/proc/pressure/cpu") as f:
+            some = f.readline().split()[1]  # "avg10=.."
+            parts.append(f"CPU pressure {some}")
+    except (OSError, IndexError):
+        pass
+    return ", ".join(parts) or "load unknown"
+
+
 def gemm_ceiling(dtype: torch.dtype, device: torch.device, size: int, repeats: int) -> float:
     """GFLOP/s of a large square matrix product ``[size, size] @ [size, size]`` in ``dtype``."""
     a = torch.randn(size, size, device=device).to(dtype)
@@ -201,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{flops['sequence_generator'] / 1e9:.2f} G, decoder {flops['decoder'] / 1e9:.2f} G);"
         f" {seconds_per_note:g} s of audio per note; median of {args.repeats} runs"
     )
+    print(f"# machine at start: {machine_load()}")
     ceilings = {}
     for name in args.dtypes:
         ceilings[name] = gemm_ceiling(DTYPES[name], device, args.gemm_size, args.repeats)
@@ -220,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         notes = (instrument, pitch, velocity)
         paths = build_paths(model, config, device, args.dtypes, not args.no_reference)
         times = interleaved_times(paths, notes, device, args.repeats, args.warmup)
+        logger.info("batch %d timed (%s)", batch, machine_load())
         quality = bf16_quality(paths, notes)
         for (name, path), runs in times.items():
             seconds = statistics.median(runs)
@@ -238,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.dtypes:
         again = gemm_ceiling(DTYPES[name], device, args.gemm_size, args.repeats)
         print(f"# large-GEMM ceiling {name} re-measured at the end: {again:.0f} GFLOP/s")
+    print(f"# machine at end: {machine_load()}")
     return 0
 
 

@@ -47,6 +47,24 @@ def test_float32_matches_model_forward(preset: str, strip: bool) -> None:
     torch.testing.assert_close(got, want, rtol=0, atol=2e-5 * scale)
 
 
+@pytest.mark.parametrize("preset", ["tiny", "small"])
+@pytest.mark.parametrize(
+    ("workers", "lstm_window", "batch"),
+    [(1, 32, 3), (2, 32, 3), (2, 32, 1), (2, 7, 1), (3, 5, 2)],  # serial, split, pipelined
+)
+def test_schedules_match_model_forward(
+    preset: str, workers: int, lstm_window: int, batch: int
+) -> None:
+    model = make_model(preset)
+    notes = tuple(t[:batch] for t in NOTES)
+    with torch.inference_mode():
+        want = model(*notes)
+    fast = FastSING(model, dtype=torch.float32, workers=workers, lstm_window=lstm_window)
+    got = fast(*notes)
+    assert got.shape == want.shape == (batch, model.config.note_length)
+    torch.testing.assert_close(got, want, rtol=0, atol=2e-5 * want.abs().max().item())
+
+
 def test_unpacked_path_matches_packed() -> None:
     """The plain F.linear path (used on CUDA) gives the same notes as the oneDNN-packed one."""
     model = make_model("tiny")

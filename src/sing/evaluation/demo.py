@@ -1,6 +1,7 @@
 """`sing demo` / `make demo`: from nothing to held-out notes you can listen to, on a CPU.
 
-Four steps, each reused by a second run when already done:
+Four steps, each reused by a second run when already done (progress is logged as
+``[demo k/4]``, with tqdm bars inside each step):
 
 1. **data**: render the demo subset of FluidR3_GM (``sing.data.soundfont.DEMO_PROGRAMS``: one
    GM program per NSynth family, all 11; ``DEMO_PITCHES`` C3-C5; all five velocities) into an
@@ -152,7 +153,7 @@ def run_demo(
              f"{rec.epochs[0]} epochs) -> {ae_run}")
     train(TrainConfig(out=ae_run, loss=rec.ae_loss, stages=("ae",), epochs_ae=rec.epochs[0],
                       batch_size=rec.ae_batch_size, **common))
-    _step(2, f"training stages 2 and 3, sequence generator and SING ({rec.epochs[1]} and "
+    _step(3, f"training stages 2 and 3, sequence generator and SING ({rec.epochs[1]} and "
              f"{rec.epochs[2]} epochs, spectral loss) -> {run}")
     train(TrainConfig(out=run, loss="spectral", stages=("seq", "sing"),
                       init_autoencoder=ae_run / "autoencoder.safetensors",
@@ -162,9 +163,9 @@ def run_demo(
 
     index = report / "index.html"
     if index.is_file() and index.stat().st_mtime >= model_file.stat().st_mtime:
-        _step(3, f"reusing the report in {report}")
+        _step(4, f"reusing the report in {report}")
     else:
-        _step(3, f"evaluating the held-out notes and writing the report -> {report}")
+        _step(4, f"evaluating the held-out notes and writing the report -> {report}")
         index = report_for_run(
             run=run, data=data, out=report, per_family=rec.per_family, device=device,
             extra_runs=(ae_run,),
@@ -176,8 +177,8 @@ def run_demo(
                    f"with the {rec.ae_loss} loss, SING with the spectral loss."),
         )
     summary = demo_summary(report / "metrics.json")
-    _step(4, f"done in {time.monotonic() - started:.0f} s "
-             f"(training {trained_at - started:.0f} s). {summary}")
+    logger.info(f"[demo] done in {time.monotonic() - started:.0f} s (to the end of training "
+                f"{trained_at - started:.0f} s). {summary}")
     return index
 
 

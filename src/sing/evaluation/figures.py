@@ -57,17 +57,24 @@ def _pyplot():
     return plt
 
 
+def power_db(wav: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
+    """Power spectrogram in dB, ``10 log10(|STFT|^2 + 1e-10)``: ``ndarray[F, frames]``."""
+    return 10.0 * np.log10(np.expm1(log_spectrogram(wav, n_fft, hop)) + 1e-10)
+
+
 def spectrogram_png(
-    wav: np.ndarray, sample_rate: int, title: str = "", vmax: float | None = None
+    wav: np.ndarray, sample_rate: int, title: str = "", vmax: float | None = None,
+    range_db: float = 80.0,
 ) -> bytes:
-    """PNG of the log-power spectrogram of ``wav: ndarray[T]`` (time in s, frequency in kHz)."""
+    """PNG of the log-power spectrogram (dB) of ``wav: ndarray[T]`` (time in s, frequency in
+    kHz), ``range_db`` below ``vmax`` (default: its own loudest bin)."""
     plt = _pyplot()
-    spec = log_spectrogram(wav)
+    spec = power_db(wav)
+    top = vmax if vmax is not None else float(spec.max())
     fig, ax = plt.subplots(figsize=(3.2, 1.9), dpi=80)
     duration = len(wav) / sample_rate
     ax.imshow(
-        spec, origin="lower", aspect="auto", cmap="magma", vmin=0.0,
-        vmax=vmax if vmax is not None else max(float(spec.max()), 1e-3),
+        spec, origin="lower", aspect="auto", cmap="magma", vmin=top - range_db, vmax=top,
         extent=(0.0, duration, 0.0, sample_rate / 2000.0),
     )
     ax.set_xlabel("time (s)", fontsize=7)
@@ -90,9 +97,9 @@ def tsne_png(
     n = len(embeddings)
     if n >= 3:
         perplexity = float(min(30.0, max(1.0, (n - 1) / 3.0)))
-        points = TSNE(
+        points = TSNE(  # exact gradients: far faster than Barnes-Hut for a few hundred points
             n_components=2, perplexity=perplexity, random_state=seed, init="pca",
-            max_iter=1000,
+            method="exact" if n <= 500 else "barnes_hut", max_iter=500,
         ).fit_transform(np.asarray(embeddings, dtype=np.float64))
     else:  # t-SNE needs a few points; fall back to the first two dimensions
         points = np.zeros((n, 2))

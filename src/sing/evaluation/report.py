@@ -181,10 +181,10 @@ def write_report(
             instrument, pitch, velocity = parse_note_name(name)
             truth = systems.get("ground_truth")
             vmax = None
-            if truth is not None:
-                from sing.evaluation.figures import log_spectrogram
+            if truth is not None:  # one colour scale for the three spectrograms of a note
+                from sing.evaluation.figures import power_db
 
-                vmax = float(log_spectrogram(truth).max())
+                vmax = float(power_db(truth).max())
             cells = [
                 _cell(SYSTEM_LABELS.get(s, s).split(" (")[0], systems[s], sample_rate,
                       audio_dir, f"{name}.{s}", vmax)
