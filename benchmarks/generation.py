@@ -32,7 +32,7 @@ import torch
 
 from sing.dsp import log_power_spectrogram, spectral_loss
 from sing.models import SING, SingConfig
-from sing.models.fast import FastSING
+from sing.models.fast import FastSING, GemmLinear
 
 logger = logging.getLogger("benchmarks.generation")
 
@@ -74,11 +74,19 @@ def machine_load() -> str:
 
 
 def gemm_ceiling(dtype: torch.dtype, device: torch.device, size: int, repeats: int) -> float:
-    """GFLOP/s of a large square matrix product ``[size, size] @ [size, size]`` in ``dtype``."""
+    """GFLOP/s of a large square matrix product ``[size, size] @ [size, size]`` in ``dtype``.
+
+    The best of ``torch.matmul`` and, on the CPU, the oneDNN-packed product the fast path uses
+    (for float32 on this machine oneDNN is about twice as fast as torch.matmul).
+    """
     a = torch.randn(size, size, device=device).to(dtype)
     b = torch.randn(size, size, device=device).to(dtype)
-    seconds = timed(lambda: a @ b, device, repeats=max(repeats, 2), warmup=1)
-    return 2 * size**3 / seconds / 1e9
+    candidates = [lambda: a @ b]
+    packed = GemmLinear(b, None, dtype)
+    if packed.packed_weight is not None:
+        candidates.append(lambda: packed(a))
+    best = min(timed(fn, device, repeats=max(repeats, 2), warmup=1) for fn in candidates)
+    return 2 * size**3 / best / 1e9
 
 
 def model_flops_per_note(config: SingConfig) -> dict[str, int]:
@@ -220,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.dtypes:
         ceilings[name] = gemm_ceiling(DTYPES[name], device, args.gemm_size, args.repeats)
         print(f"# large-GEMM ceiling {name}: {ceilings[name]:.0f} GFLOP/s "
-              f"({args.gemm_size}^3 matrix product)")
+              f"({args.gemm_size}^3 matrix product, best of torch.matmul and oneDNN)")
     header = (
         f"{'batch':>5} {'dtype':>8} {'path':>9} {'s/note':>8} {'audio s/s':>9} {'GFLOP/note':>10}"
         f" {'GFLOP/s':>8} {'ceiling':>7} {'x same-dtype ref':>16} {'x fp32 ref':>10}"

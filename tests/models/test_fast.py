@@ -50,10 +50,10 @@ def test_float32_matches_model_forward(preset: str, strip: bool) -> None:
 @pytest.mark.parametrize("preset", ["tiny", "small"])
 @pytest.mark.parametrize(
     ("workers", "lstm_window", "batch"),
-    [(1, 32, 3), (2, 32, 3), (2, 32, 1), (2, 7, 1), (3, 5, 2)],  # serial, split, pipelined
+    [(1, None, 3), (2, None, 3), (2, None, 1), (2, 7, 1), (3, 5, 2)],  # serial, split, pipelined
 )
 def test_schedules_match_model_forward(
-    preset: str, workers: int, lstm_window: int, batch: int
+    preset: str, workers: int, lstm_window: int | None, batch: int
 ) -> None:
     model = make_model(preset)
     notes = tuple(t[:batch] for t in NOTES)
@@ -63,6 +63,17 @@ def test_schedules_match_model_forward(
     got = fast(*notes)
     assert got.shape == want.shape == (batch, model.config.note_length)
     torch.testing.assert_close(got, want, rtol=0, atol=2e-5 * want.abs().max().item())
+
+
+def test_pipeline_failure_is_raised_not_hung() -> None:
+    fast = FastSING(make_model("tiny"), dtype=torch.float32, workers=2, lstm_window=4)
+
+    def broken_lstm(*args, **kwargs):
+        raise RuntimeError("LSTM exploded")
+
+    fast.lstm = broken_lstm
+    with pytest.raises(RuntimeError, match="LSTM exploded"):
+        fast(*(t[:1] for t in NOTES))
 
 
 def test_unpacked_path_matches_packed() -> None:

@@ -8,7 +8,9 @@ Four steps, each reused by a second run when already done (progress is logged as
    NSynth-shaped folder. Notes are shortened (see :class:`DemoRecipe`) so that a CPU can train
    on them in minutes; the key is held for 75% of the note, as in NSynth (3 s of 4).
 2. **split**: (instrument, pitch) pairs to train / valid / test, seed 42, as the paper.
-3. **train**: the three stages (autoencoder, sequence generator, SING) with a CPU preset.
+3. **train**: the three stages with a CPU preset, as three resumable runs: the autoencoder
+   (waveform loss, then fine-tuned with the spectral loss: see :class:`DemoRecipe` for why),
+   then the sequence generator and SING (spectral loss) from that autoencoder.
 4. **evaluate + report**: the held-out (test) pairs: metrics, pitch accuracy against the
    ground truth's, the resample reference, and the listening report (index.html).
 """
@@ -53,6 +55,8 @@ class DemoRecipe:
     per_family: int = 1
     ae_loss: str = "wav"
     ae_batch_size: int = 8
+    finetune_epochs: int = 0
+    finetune_lr: float = 3e-4
 
     def data_key(self) -> dict[str, Any]:
         """What decides the data folder (a change means a new folder)."""
@@ -66,12 +70,13 @@ def _recipes() -> dict[str, DemoRecipe]:
     return {
         "full": DemoRecipe(
             name="full", programs=DEMO_PROGRAMS, pitches=DEMO_PITCHES, duration=1.0, hold=0.75,
-            preset="small", epochs=(15, 40, 8), batch_size=16, lr=1e-3, eval_notes=48,
+            preset="small", epochs=(8, 30, 6), batch_size=16, lr=1e-3, eval_notes=48,
+            finetune_epochs=4,
         ),
         "quick": DemoRecipe(
             name="quick", programs=(0, 40, 73), pitches=tuple(range(57, 66)), duration=0.5,
             hold=0.375, preset="tiny", epochs=(2, 3, 1), batch_size=16, lr=1e-3,
-            eval_notes=16, ae_batch_size=16,
+            eval_notes=16, ae_batch_size=16, finetune_epochs=1,
         ),
     }
 
@@ -144,7 +149,8 @@ def run_demo(
     if force:
         import shutil
 
-        for folder in (ae_run, run):
+        for name in ("run", "run-autoencoder", "run-autoencoder-spectral"):
+            folder = out / f"{name}{suffix}"
             if folder.exists():
                 shutil.rmtree(folder)
     common = dict(data=data, preset=rec.preset, lr=rec.lr, device=device,
@@ -153,10 +159,23 @@ def run_demo(
              f"{rec.epochs[0]} epochs) -> {ae_run}")
     train(TrainConfig(out=ae_run, loss=rec.ae_loss, stages=("ae",), epochs_ae=rec.epochs[0],
                       batch_size=rec.ae_batch_size, **common))
+    autoencoder = ae_run / "autoencoder.safetensors"
+    if rec.finetune_epochs > 0:
+        ft_run = out / f"run-autoencoder-spectral{suffix}"
+        _step(2, f"fine-tuning the autoencoder with the spectral loss ({rec.finetune_epochs} "
+                 f"epochs) -> {ft_run}")
+        train(TrainConfig(out=ft_run, loss="spectral", stages=("ae",),
+                          epochs_ae=rec.finetune_epochs, batch_size=rec.ae_batch_size,
+                          init_autoencoder=autoencoder,
+                          **{**common, "lr": rec.finetune_lr}))
+        autoencoder = ft_run / "autoencoder.safetensors"
+        curve_runs = (ae_run, ft_run)
+    else:
+        curve_runs = (ae_run,)
     _step(3, f"training stages 2 and 3, sequence generator and SING ({rec.epochs[1]} and "
              f"{rec.epochs[2]} epochs, spectral loss) -> {run}")
     train(TrainConfig(out=run, loss="spectral", stages=("seq", "sing"),
-                      init_autoencoder=ae_run / "autoencoder.safetensors",
+                      init_autoencoder=autoencoder,
                       epochs_seq=rec.epochs[1], epochs_sing=rec.epochs[2],
                       batch_size=rec.batch_size, **common))
     trained_at = time.monotonic()
@@ -168,13 +187,15 @@ def run_demo(
         _step(4, f"evaluating the held-out notes and writing the report -> {report}")
         index = report_for_run(
             run=run, data=data, out=report, per_family=rec.per_family, device=device,
-            extra_runs=(ae_run,),
+            extra_runs=curve_runs,
             title="SING demo: listening report",
             notes=(f"Demo recipe '{rec.name}': GM programs {list(rec.programs)}, pitches "
                    f"{rec.pitches[0]}-{rec.pitches[-1]}, five velocities, {rec.duration:g} s "
                    f"notes, {rec.preset} preset, epochs ae/seq/sing {rec.epochs}, batch "
                    f"{rec.ae_batch_size}/{rec.batch_size}, lr {rec.lr:g}, autoencoder trained "
-                   f"with the {rec.ae_loss} loss, SING with the spectral loss."),
+                   f"with the {rec.ae_loss} loss then fine-tuned {rec.finetune_epochs} epochs "
+                   f"with the spectral loss (lr {rec.finetune_lr:g}), SING with the spectral "
+                   "loss."),
         )
     summary = demo_summary(report / "metrics.json")
     logger.info(f"[demo] done in {time.monotonic() - started:.0f} s (to the end of training "

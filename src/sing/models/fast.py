@@ -27,9 +27,11 @@ What makes it fast (see docs/benchmarks.md, section "Generation", for the figure
   with two intra-op threads every step ends on a thread barrier, and on a busy machine a
   barrier waits for a descheduled thread (measured here: 6.4 s instead of 0.11 s for one note's
   LSTM). So many notes are split between workers, and for fewer notes than workers (batch 1)
-  one worker runs the LSTM ``lstm_window`` steps at a time while the other decodes the
-  positions whose frames are ready (the decoder overlaps the LSTM). On CUDA everything runs
-  in the calling thread.
+  one worker runs the LSTM while the others decode chunks of positions as soon as their frames
+  are ready, the LSTM's worker joining them when it is done. With ``lstm_window`` smaller than
+  the note the decoder overlaps the LSTM; the default is one LSTM call per note, because each
+  call re-packs the LSTM weights (about 4.5 ms per call here, more than the overlap saves).
+  On CUDA everything runs in the calling thread.
 
 In float32 the output matches ``model(...)`` to rounding (the tests check ``allclose``); in
 bfloat16 the spectral loss between the two stays far below 1% of the signal's log-power.
@@ -173,7 +175,8 @@ class FastSING:
         packed: bool = True,
         chunk_notes: int = 16,
         workers: int | None = None,
-        lstm_window: int = 32,
+        lstm_window: int | None = None,
+        decode_chunk: int = 32,
     ) -> None:
         if dtype not in (torch.float32, torch.bfloat16, torch.float16):
             raise ValueError(f"unsupported dtype {dtype} (float32, bfloat16 or float16)")
@@ -182,7 +185,10 @@ class FastSING:
         self.lstm_dtype = lstm_dtype or dtype
         self.chunk_notes = max(1, int(chunk_notes))
         self.workers = max(1, int(workers if workers is not None else torch.get_num_threads()))
-        self.lstm_window = max(1, int(lstm_window))
+        # Each LSTM call re-packs the LSTM's weights (~4.5 ms for the paper's sizes on the CPU):
+        # by default the whole note is one call.
+        self.lstm_window = max(1, int(lstm_window or self.config.num_frames))
+        self.decode_chunk = max(1, int(decode_chunk))
         generator, decoder = model.generator, model.decoder
         self.device = next(model.parameters()).device
         # -- sequence generator: the model's own embeddings, a fused LSTM copy in lstm_dtype -----
@@ -330,44 +336,64 @@ class FastSING:
     def _pipelined(
         self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor, strip: bool
     ) -> torch.Tensor:
-        """Few notes, two workers: the LSTM runs windows of steps while the decoder follows.
+        """Few notes: the decoder runs beside the LSTM on the frames already made.
 
-        Worker 1 runs the LSTM ``lstm_window`` steps at a time (carrying its state) into a
-        frames buffer; worker 2 decodes every position whose frames are ready, then the pieces
-        are overlap-added. Each worker uses one intra-op thread: no barrier per LSTM step.
+        Worker 0 runs the LSTM ``lstm_window`` steps at a time (carrying its state) into a
+        frames buffer, then helps decode; the other workers decode chunks of
+        ``decode_chunk`` positions as soon as their frames are ready. The chunks' pieces are
+        overlap-added at the end. Each worker uses one intra-op thread: no barrier per step.
         """
-        lstm_pool, decoder_pool = _pool("lstm", 1), _pool("decoder", 1)
         b, length = instrument.shape[0], self.config.num_frames
         buffer = torch.empty(b, length, self.config.frame_dim, dtype=self.dtype)
-        state: list = [None]
-
-        def lstm_window(start: int, stop: int) -> int:
-            with torch.inference_mode():
-                x = self._generator.inputs(instrument, pitch, velocity, start, stop - start)
-                hidden, state[0] = self.lstm(x.to(self.lstm_dtype), state[0])
-                rows = hidden.reshape(b * (stop - start), -1)
-                buffer[:, start:stop] = self.frames_linear(rows).reshape(b, stop - start, -1)
-            return stop
-
-        windows = [
-            lstm_pool.submit(lstm_window, t, min(t + self.lstm_window, length))
-            for t in range(0, length, self.lstm_window)
-        ]
         first, end, offset = self._positions(length, strip)
-        k = self.context
+        k, size = self.context, self.decode_chunk
+        chunks = [(j, min(j + size, end)) for j in range(first, end, size)]
+        pieces: list[torch.Tensor | None] = [None] * len(chunks)
+        cond = threading.Condition()
+        progress: dict = {"ready": 0, "next": 0, "failed": False}
 
-        def decode_when_ready() -> torch.Tensor:
-            with torch.inference_mode():
-                pieces, position = [], first
-                for future in windows:
-                    ready = future.result()  # frames [0, ready) are written
-                    stop = min(end, ready - k + 1)
-                    if stop - position >= self.lstm_window or (ready == length and stop > position):
-                        pieces.append(self.pieces(buffer, position, stop))
-                        position = stop
-                return self.overlap_add(torch.cat(pieces, 1), offset, self._keep(length, strip))
+        def decode_chunks() -> None:
+            while True:
+                with cond:
+                    index = progress["next"]
+                    if index >= len(chunks) or progress["failed"]:
+                        return
+                    progress["next"] += 1
+                    start, stop = chunks[index]
+                    needed = stop + k - 1  # frames [0, needed) feed positions [start, stop)
+                    while progress["ready"] < needed and not progress["failed"]:
+                        cond.wait()
+                    if progress["failed"]:
+                        return
+                with torch.inference_mode():
+                    pieces[index] = self.pieces(buffer, start, stop)
 
-        return decoder_pool.submit(decode_when_ready).result()
+        def run_lstm() -> None:
+            try:
+                with torch.inference_mode():
+                    state = None
+                    for start in range(0, length, self.lstm_window):
+                        n = min(self.lstm_window, length - start)
+                        x = self._generator.inputs(instrument, pitch, velocity, start, n)
+                        hidden, state = self.lstm(x.to(self.lstm_dtype), state)
+                        rows = self.frames_linear(hidden.reshape(b * n, -1))
+                        buffer[:, start : start + n] = rows.reshape(b, n, -1)
+                        with cond:
+                            progress["ready"] = start + n
+                            cond.notify_all()
+            except BaseException:
+                with cond:
+                    progress["failed"] = True
+                    cond.notify_all()
+                raise
+            decode_chunks()
+
+        pool = _pool("pipeline", self.workers)
+        futures = [pool.submit(run_lstm)]
+        futures += [pool.submit(decode_chunks) for _ in range(self.workers - 1)]
+        for future in futures:
+            future.result()
+        return self.overlap_add(torch.cat(pieces, 1), offset, self._keep(length, strip))
 
     def _split(
         self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor, strip: bool
