@@ -209,3 +209,16 @@ def test_synthesize_batch_fast_option() -> None:
     fast = synthesize_batch(model, notes, fast=True)
     assert fast.shape == plain.shape == (2, 4000)
     torch.testing.assert_close(fast, plain, rtol=0, atol=2e-5 * plain.abs().max().item())
+
+
+def test_workers_do_not_change_other_threads_intra_op_count() -> None:
+    import threading
+
+    before = torch.get_num_threads()
+    FastSING(make_model("tiny"), dtype=torch.float32, workers=2)(*(t[:1] for t in NOTES))
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert torch.get_num_threads() == before
+    assert seen == [before]

@@ -75,18 +75,28 @@ _POOLS: dict[tuple[str, int], ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def _one_intra_op_thread() -> None:
-    torch.set_num_threads(1)  # per worker thread (OpenMP's thread count is per thread)
+def _one_intra_op_thread(started: threading.Barrier) -> None:
+    torch.get_num_threads()  # torch's lazy per-thread init first: it copies the global count
+    torch.set_num_threads(1)  # OpenMP's thread count is per thread: this worker only
+    started.wait()
 
 
 def _pool(name: str, size: int) -> ThreadPoolExecutor:
-    """A shared pool of ``size`` worker threads, each running torch with one intra-op thread."""
+    """A shared pool of ``size`` worker threads, each running torch with one intra-op thread.
+
+    ``torch.set_num_threads`` also sets the default that threads started later inherit; the
+    caller's count is restored once every worker is up, so other threads keep theirs.
+    """
     with _POOLS_LOCK:
         pool = _POOLS.get((name, size))
         if pool is None:
-            pool = ThreadPoolExecutor(
-                size, thread_name_prefix=f"sing-fast-{name}", initializer=_one_intra_op_thread
-            )
+            threads = torch.get_num_threads()
+            started = threading.Barrier(size + 1)
+            pool = ThreadPoolExecutor(size, thread_name_prefix=f"sing-fast-{name}")
+            for _ in range(size):
+                pool.submit(_one_intra_op_thread, started)
+            started.wait()
+            torch.set_num_threads(threads)
             _POOLS[(name, size)] = pool
         return pool
 
@@ -228,6 +238,7 @@ class FastSING:
         return cls(model, dtype=dtype, **kwargs)
 
     # -- sequence generator --------------------------------------------------------------------
+    @torch.inference_mode()
     def frames(
         self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor
     ) -> torch.Tensor:
@@ -306,6 +317,7 @@ class FastSING:
             wav = wav + self.output_bias.to(wav.device)
         return wav
 
+    @torch.inference_mode()
     def decode(self, frames: torch.Tensor, strip: bool = True) -> torch.Tensor:
         """Decoder on frames.
 
