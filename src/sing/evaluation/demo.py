@@ -70,8 +70,8 @@ def _recipes() -> dict[str, DemoRecipe]:
     return {
         "full": DemoRecipe(
             name="full", programs=DEMO_PROGRAMS, pitches=DEMO_PITCHES, duration=1.0, hold=0.75,
-            preset="small", epochs=(8, 30, 6), batch_size=16, lr=1e-3, eval_notes=48,
-            finetune_epochs=4,
+            preset="small", epochs=(12, 50, 12), batch_size=16, lr=1e-3, eval_notes=48,
+            finetune_epochs=6,
         ),
         "quick": DemoRecipe(
             name="quick", programs=(0, 40, 73), pitches=tuple(range(57, 66)), duration=0.5,
