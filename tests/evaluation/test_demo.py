@@ -137,9 +137,15 @@ def test_table1_tiny(quick_demo: Path, tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "table1"
     rc = main(["experiment", "table1", "--data", str(quick_demo / "data-quick"), "--preset",
                "tiny", "--out", str(out), "--epochs", "1,1,1", "--train-subset", "8",
-               "--batch-size", "8", "--lr", "1e-3", "--max-notes", "16"])
+               "--batch-size", "8", "--lr", "1e-3", "--max-notes", "16", "--warm-start"])
     assert rc == 0
     printed = capsys.readouterr().out
+    assert "warm-started from the waveform one" in printed
+    from sing.models.io import read_info
+
+    # --warm-start: the spectral run's autoencoder started from the waveform run's
+    recipe = read_info(out / "spectral" / "autoencoder.safetensors").recipe
+    assert recipe["init_autoencoder"] == str(out / "wav" / "autoencoder.safetensors")
     rows = [line for line in printed.splitlines() if line.startswith("| ") and "/" in line]
     assert [r.split(" | ")[0] for r in rows] == ["| Autoencoder", "| SING", "| Autoencoder",
                                                  "| SING", "| SING without time embedding"]
@@ -149,3 +155,4 @@ def test_table1_tiny(quick_demo: Path, tmp_path: Path, capsys: pytest.CaptureFix
     for row in result["rows"].values():
         assert 0 < row["spectral_test"] < 10 and row["wav_mse_test"] >= 0
     assert "ordering on spectral test loss" in printed
+    assert result["warm_start"] is True

@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="train on a seeded subset of N notes per split (default: all)")
     t.add_argument("--train-subset", type=int, default=None,
                    help="notes of the train split used for the 'train' columns (default all)")
+    t.add_argument("--warm-start", action="store_true",
+                   help="start the spectral-loss autoencoder from the waveform-loss one (CPU "
+                        "scale: from scratch, a small spectral autoencoder falls silent)")
     t.add_argument("--device", default="cpu")
     t.set_defaults(func=cmd_table1)
 
@@ -145,7 +148,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
     table = run_table1(
         data=args.data, preset=args.preset, out=args.out, epochs=_parse_epochs(args.epochs),
         batch_size=args.batch_size, train_subset=args.train_subset, device=args.device,
-        lr=args.lr, max_notes=args.max_notes,
+        lr=args.lr, max_notes=args.max_notes, warm_start=args.warm_start,
     )
     print(table)
     return 0
