@@ -304,7 +304,10 @@ class Trainer:
                 record = self._evaluate(final, self.test_set, range(len(self.test_set)), "test")
                 self.metrics.log({"stage": "final", "epoch": 0, "split": "test",
                                   "model": final.kind, **record})
-        path = self._write_model(final, final_name)
+        if final_name == MODEL_FILE:
+            path = self._write_model(final, final_name)
+        else:  # an autoencoder-only run: its file was written when stage "ae" finished
+            path = self.out / final_name
         self.done = True
         self._save()
         self.metrics.close()
