@@ -46,20 +46,28 @@ def forward_flops(config: SingConfig, stage: str) -> float:
     return {"ae": encoder + decoder, "seq": generator, "sing": generator + decoder}[stage]
 
 
-def gemm_ceiling(device: torch.device, dtype: torch.dtype, size: int = 2048) -> float:
-    """FLOP/s of a large square matrix product (the best these cores do)."""
+def gemm_ceiling(device: torch.device, dtype: torch.dtype, size: int = 4096) -> float:
+    """FLOP/s of a large square matrix product: the best of ``torch.matmul`` and, on the CPU,
+    the oneDNN-packed product of :class:`sing.models.fast.GemmLinear` (about twice
+    ``torch.matmul`` for float32 on the 2-core CPU), as in ``benchmarks/generation.py``."""
+    from sing.models.fast import GemmLinear
+
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
-    for _ in range(2):
-        a @ b
-    _sync(device)
-    reps, best = 4 if device.type == "cpu" else 50, 0.0
-    for _ in range(3):
-        t = time.perf_counter()
-        for _ in range(reps):
-            a @ b
+    candidates = [lambda: a @ b]
+    packed = GemmLinear(b, None, dtype)
+    if packed.packed_weight is not None:
+        candidates.append(lambda: packed(a))
+    reps, best = 2 if device.type == "cpu" else 50, 0.0
+    for fn in candidates:
+        fn()
         _sync(device)
-        best = max(best, reps * 2 * size**3 / (time.perf_counter() - t))
+        for _ in range(3):
+            t = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            _sync(device)
+            best = max(best, reps * 2 * size**3 / (time.perf_counter() - t))
     return best
 
 
@@ -181,7 +189,8 @@ def main() -> int:
                 dtype = torch.bfloat16 if bf16 else torch.float32
                 ceiling = gemm_ceiling(device, dtype)
                 print(f"\n{dev} {'bf16 autocast' if bf16 else 'float32'}: GEMM ceiling "
-                      f"{ceiling / 1e9:.0f} GFLOP/s (2048^3 {str(dtype)[6:]} matmul)")
+                      f"{ceiling / 1e9:.0f} GFLOP/s (4096^3 {str(dtype)[6:]} matmul, "
+                      "best of torch and oneDNN)")
                 print(f"{'preset':<7} {'stage':<5} {'notes/s':>9} {'s/step':>8} "
                       f"{'GFLOP/note':>11} {'GFLOP/s':>8} {'of GEMM':>8}")
                 for preset in args.presets.split(","):
