@@ -19,32 +19,33 @@ def squared_hann(length: int, dtype: torch.dtype = torch.float32) -> torch.Tenso
     return torch.hann_window(length, periodic=True, dtype=torch.float64).pow(2).to(dtype)
 
 
-class WindowedConv1d(nn.Conv1d):
-    """``nn.Conv1d`` whose weight [C_out, C_in, K] is multiplied by ``squared_hann(K)``."""
+class _SquaredHannWindowed:
+    """Mixin for ``nn.Conv1d`` / ``nn.ConvTranspose1d``: keeps ``squared_hann(K)`` as a
+    non-persistent buffer and multiplies the weight by it along the kernel axis."""
+
+    weight: torch.Tensor
+    window: torch.Tensor
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.register_buffer("window", squared_hann(self.kernel_size[0]), persistent=False)
 
     def windowed_weight(self) -> torch.Tensor:
-        """The effective weight, Tensor[C_out, C_in, K]."""
+        """The effective weight: Tensor[C_out, C_in, K] (Conv1d) or [C_in, C_out, K]
+        (ConvTranspose1d), times the window."""
         return self.weight * self.window.to(self.weight.dtype)
+
+
+class WindowedConv1d(_SquaredHannWindowed, nn.Conv1d):
+    """``nn.Conv1d`` whose weight [C_out, C_in, K] is multiplied by ``squared_hann(K)``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: Tensor[B, C_in, N] -> Tensor[B, C_out, (N - K)/stride + 1]."""
         return self._conv_forward(x, self.windowed_weight(), self.bias)
 
 
-class WindowedConvTranspose1d(nn.ConvTranspose1d):
+class WindowedConvTranspose1d(_SquaredHannWindowed, nn.ConvTranspose1d):
     """``nn.ConvTranspose1d`` whose weight [C_in, C_out, K] is multiplied by ``squared_hann(K)``."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.register_buffer("window", squared_hann(self.kernel_size[0]), persistent=False)
-
-    def windowed_weight(self) -> torch.Tensor:
-        """The effective weight, Tensor[C_in, C_out, K]."""
-        return self.weight * self.window.to(self.weight.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: Tensor[B, C_in, L] -> Tensor[B, C_out, (L - 1)*stride - 2*padding + K]."""
