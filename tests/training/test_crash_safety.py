@@ -154,3 +154,25 @@ def test_full_disk_while_checkpointing_loses_nothing(reference_run, tmp_path):
     assert proc.stdout.startswith("ERROR") and "checkpoint.pt" in proc.stdout
     assert ckpt.read_bytes() == (reference_run / "checkpoint.pt").read_bytes()
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_resume_after_the_last_stage_before_the_model_file(gm_dataset, reference_run, tmp_path):
+    """A kill between the last stage's checkpoint and the model file: the rerun writes the
+    same model file and records as an uninterrupted run (it used to crash on resume)."""
+    import shutil
+
+    from sing.training.checkpoint import save_checkpoint
+
+    out = tmp_path / "late"
+    shutil.copytree(reference_run, out)
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert state["done"] and int(state["stage"]) == 3
+    state["done"] = False
+    state["metrics"] = [r for r in state["metrics"] if r.get("split") != "test"]
+    save_checkpoint(out / "checkpoint.pt", state)
+    (out / "model.safetensors").unlink()
+    assert run_cli(*train_args(gm_dataset, out, "--checkpoint-every", "0")) == 0
+    ref, got = tensors(reference_run / "model.safetensors"), tensors(out / "model.safetensors")
+    assert ref.keys() == got.keys()
+    assert all(torch.equal(ref[k], got[k]) for k in ref)
+    assert _records(out) == _records(reference_run)

@@ -238,9 +238,13 @@ class Trainer:
         self.done = bool(state["done"])
         restore_rng_state(state["rng"])
         if self.info.is_main:
-            where = ("finished" if self.done else
-                     f"stage {STAGES[self.stage_index]}, epoch {self.epoch + 1}, "
-                     f"batch {self.step}")
+            if self.done:
+                where = "finished"
+            elif self.stage_index >= len(STAGES):  # killed after the last stage's checkpoint
+                where = "every stage trained; the model file is still to write"
+            else:
+                where = (f"stage {STAGES[self.stage_index]}, epoch {self.epoch + 1}, "
+                         f"batch {self.step}")
             logger.info(f"resuming {self.ckpt_path} ({where})")
         return list(state["metrics"])
 
