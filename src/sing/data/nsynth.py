@@ -153,6 +153,31 @@ class NSynthDataset(Dataset):
         return [self._item(int(i), wavs[k]) for k, i in enumerate(idx)]
 
 
+class NoteSubset:
+    """A fixed subset of a dataset (an :class:`NSynthDataset` or another subset): the same
+    items, with ``names``, ``vocabulary`` and ``root`` of those notes; ``__getitems__``
+    gathers a batch in one call when the dataset can."""
+
+    def __init__(self, dataset: Any, indices: list[int]) -> None:
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+        self.names = [dataset.names[i] for i in self.indices]
+        self.vocabulary = dataset.vocabulary
+        self.root = getattr(dataset, "root", None)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return self.dataset[self.indices[i]]
+
+    def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
+        inner = [self.indices[i] for i in indices]
+        if hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(inner)
+        return [self.dataset[i] for i in inner]
+
+
 def collate_notes(batch: list[dict[str, Any]]) -> dict[str, Any]:
     """Collate dataset items into a batch: ``wav`` Tensor[B, T], ``instrument``, ``pitch``,
     ``velocity``, ``family`` int64 Tensor[B], ``name`` list[str] (what ``default_collate``

@@ -65,7 +65,7 @@ def report_for_run(
     ``metrics.json`` and ``metrics.md`` in the report folder. With ``check`` the page is opened
     in headless Chromium and any missing source or console error raises :class:`SingError`.
     """
-    from sing.data.nsynth import NSynthDataset
+    from sing.data.nsynth import NoteSubset, NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
     from sing.evaluation.report import choose_showcase, write_report
     from sing.evaluation.tables import write_results
@@ -95,7 +95,8 @@ def report_for_run(
                                 keep_audio=showcase, progress=progress)
     missing = [n for n in showcase if n not in evaluation.audio]
     if missing:  # --limit left some showcase notes out: evaluate those too
-        extra = _Subset(dataset, missing)
+        position = {n: i for i, n in enumerate(dataset.names)}
+        extra = NoteSubset(dataset, [position[n] for n in missing])
         more = evaluate_model(model, extra, reference, device=device, keep_audio=missing,
                               progress=False)
         evaluation.audio.update(more.audio)
@@ -128,21 +129,3 @@ def check_report(index: Path) -> None:
             problems.append("the page renders blank")
         raise SingError("; ".join(problems[:3]), index)
     logger.info(f"checked in headless Chromium: {len(result.media)} images and sounds load")
-
-
-class _Subset:
-    """The notes of ``dataset`` named ``names`` (same item format and vocabulary)."""
-
-    def __init__(self, dataset: Any, names: list[str]) -> None:
-        position = {n: i for i, n in enumerate(dataset.names)}
-        self._dataset = dataset
-        self._indices = [position[n] for n in names]
-        self.names = list(names)
-        self.vocabulary = dataset.vocabulary
-        self.root = getattr(dataset, "root", None)
-
-    def __len__(self) -> int:
-        return len(self._indices)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return self._dataset[self._indices[i]]

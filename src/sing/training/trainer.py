@@ -40,7 +40,7 @@ from sing.training.config import STAGES, TrainConfig
 from sing.training.metrics import MetricsLog
 from sing.training.sampler import ResumableBatchSampler, epoch_order, num_batches
 from sing.training.signals import StopRequest, catch_stop_signals
-from sing.training.validation import get_items, loss_sums, metrics_from_sums
+from sing.training.validation import loss_sums, metrics_from_sums
 
 logger = logging.getLogger(__name__)
 
@@ -83,25 +83,6 @@ def train(config: TrainConfig) -> Path:
             return Trainer(config, info, device, stop).run()
     finally:
         dist_.teardown()
-
-
-class _Subset:
-    """A fixed subset of a dataset that keeps ``names`` and ``vocabulary``."""
-
-    def __init__(self, dataset, indices: list[int]) -> None:
-        self.dataset = dataset
-        self.indices = indices
-        self.names = [dataset.names[i] for i in indices]
-        self.vocabulary = dataset.vocabulary
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        return self.dataset[self.indices[i]]
-
-    def __getitems__(self, indices: list[int]) -> list[dict[str, Any]]:
-        return get_items(self.dataset, [self.indices[i] for i in indices])
 
 
 def _check_run_dir(out: Path) -> None:
@@ -171,7 +152,7 @@ class Trainer:
 
     # -- setup ------------------------------------------------------------------------------
     def _load_data(self):
-        from sing.data.nsynth import NSynthDataset
+        from sing.data.nsynth import NoteSubset, NSynthDataset
 
         data = self.config.data
         if not data.is_dir():
@@ -183,7 +164,7 @@ class Trainer:
             if self.config.max_notes is not None and len(ds) > self.config.max_notes:
                 keep = sorted(epoch_order(len(ds), self.config.seed, -1 - offset)
                               [: self.config.max_notes])
-                ds = _Subset(ds, keep)
+                ds = NoteSubset(ds, keep)
             sets.append(ds)
         if len(sets[0]) == 0:
             raise SingError("the split has no train notes", data / "split.json")
