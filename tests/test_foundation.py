@@ -113,3 +113,32 @@ def test_atomic_files_get_umask_permissions(tmp_path):
         os.umask(old)
     assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
+
+
+def test_resolve_device_one_line_errors():
+    import torch
+
+    from sing.utils.device import resolve_device
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(SingError, match="unknown device 'foo'"):
+        resolve_device("foo")
+    with pytest.raises(SingError, match="unsupported device 'meta'"):
+        resolve_device("meta")
+    if not torch.cuda.is_available():
+        with pytest.raises(SingError, match="no CUDA GPU is available"):
+            resolve_device("cuda:1")
+
+
+def test_evaluate_bad_device_is_one_line(tmp_path):
+    # the evaluation commands used to hand --device to torch unchecked (a traceback)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sing", "evaluate", "--model", str(tmp_path / "m.safetensors"),
+         "--data", str(tmp_path), "--device", "foo"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "sing: error: unknown device 'foo' (expected auto, cpu, cuda or cuda:N)"
+    )

@@ -109,12 +109,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sing.evaluation.evaluator import evaluate_model
     from sing.evaluation.tables import results_markdown, write_results
     from sing.models.io import load_model
+    from sing.utils.device import resolve_device
 
-    model, info = load_model(args.model, device=args.device)
+    device = str(resolve_device(args.device))
+
+    model, info = load_model(args.model, device=device)
     dataset = NSynthDataset(args.data, split=args.split)
     reference = None if args.no_resample else NSynthDataset(args.data, split="train")
     evaluation = evaluate_model(
-        model, dataset, reference, device=args.device, batch_size=args.batch_size,
+        model, dataset, reference, device=device, batch_size=args.batch_size,
         limit=args.limit,
     )
     evaluation.results["meta"].update(
@@ -132,10 +135,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """`sing report`: the listening report of a run or a model."""
     from sing.evaluation.reporting import report_for_run
+    from sing.utils.device import resolve_device
+
+    device = str(resolve_device(args.device))
 
     index = report_for_run(
         run=args.run, model_path=args.model, data=args.data, out=args.out, split=args.split,
-        limit=args.limit, per_family=args.per_family, device=args.device, check=args.check,
+        limit=args.limit, per_family=args.per_family, device=device, check=args.check,
     )
     print(f"report: {index}")
     return 0
@@ -144,10 +150,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_table1(args: argparse.Namespace) -> int:
     """`sing experiment table1`: the paper's five rows, trained and evaluated."""
     from sing.evaluation.table1 import run_table1
+    from sing.utils.device import resolve_device
+
+    device = str(resolve_device(args.device))
 
     table = run_table1(
         data=args.data, preset=args.preset, out=args.out, epochs=_parse_epochs(args.epochs),
-        batch_size=args.batch_size, train_subset=args.train_subset, device=args.device,
+        batch_size=args.batch_size, train_subset=args.train_subset, device=device,
         lr=args.lr, max_notes=args.max_notes, warm_start=args.warm_start,
     )
     print(table)
@@ -157,8 +166,11 @@ def cmd_table1(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """`sing demo`: build, split, train, evaluate, report."""
     from sing.evaluation.demo import run_demo
+    from sing.utils.device import resolve_device
 
-    index = run_demo(args.out, quick=args.quick, soundfont=args.soundfont, device=args.device,
+    device = str(resolve_device(args.device))
+
+    index = run_demo(args.out, quick=args.quick, soundfont=args.soundfont, device=device,
                      force=args.force)
     print(f"demo report: {index}")
     return 0

@@ -145,20 +145,6 @@ def _read_list(path: Path) -> list[str]:
     return names
 
 
-def _device(name: str):
-    import torch
-
-    from sing.errors import SingError
-
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise SingError(f"unknown device '{name}' (e.g. cpu, cuda, cuda:0)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SingError(f"device '{name}' asked for, but no CUDA GPU is available")
-    return device
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     """``sing generate --model FILE NOTE... | --instrument I --pitch P | --list FILE``."""
     import io
@@ -170,6 +156,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from sing import api
     from sing.errors import SingError
     from sing.utils.atomic import atomic_write_bytes
+    from sing.utils.device import resolve_device
 
     if args.batch_size < 1:
         raise SingError(f"--batch-size must be >= 1, not {args.batch_size}")
@@ -184,7 +171,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise SingError("--pitch needs --instrument")
     if not specs:
         raise SingError("no notes given: note names, --instrument/--pitch or --list FILE")
-    device = _device(args.device)
+    device = resolve_device(args.device)
     dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
     if torch.device(device).type == "cpu":
         # On the CPU, bf16 convolutions are slower than fp32 ones: the fast path

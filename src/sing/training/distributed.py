@@ -49,21 +49,17 @@ def env_info() -> DistInfo:
 
 
 def resolve_device(device: str, info: DistInfo | None = None) -> torch.device:
-    """``auto`` -> CUDA when available else CPU; on CUDA each rank takes GPU ``local_rank``."""
-    from sing.errors import SingError
+    """:func:`sing.utils.device.resolve_device`, and on CUDA each rank takes GPU
+    ``local_rank`` (when the device names no index) and makes it current."""
+    from sing.utils.device import resolve_device as resolve
 
     info = info or env_info()
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise SingError("--device cuda was asked for but no CUDA GPU is available")
-        if device == "cuda":
-            device = f"cuda:{info.local_rank % max(torch.cuda.device_count(), 1)}"
-        torch.cuda.set_device(torch.device(device))
-    elif device != "cpu":
-        raise SingError(f"unknown device '{device}' (expected auto, cpu or cuda)")
-    return torch.device(device)
+    resolved = resolve(device)
+    if resolved.type == "cuda":
+        if resolved.index is None:
+            resolved = torch.device("cuda", info.local_rank % max(torch.cuda.device_count(), 1))
+        torch.cuda.set_device(resolved)
+    return resolved
 
 
 def setup(device: torch.device) -> DistInfo:
