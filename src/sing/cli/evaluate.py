@@ -149,7 +149,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_table1(args: argparse.Namespace) -> int:
     """`sing experiment table1`: the paper's five rows, trained and evaluated."""
-    from sing.evaluation.table1 import run_table1
+    from sing.recipes.table1 import run_table1
     from sing.utils.device import resolve_device
 
     device = str(resolve_device(args.device))
@@ -165,7 +165,7 @@ def cmd_table1(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """`sing demo`: build, split, train, evaluate, report."""
-    from sing.evaluation.demo import run_demo
+    from sing.recipes.demo import run_demo
     from sing.utils.device import resolve_device
 
     device = str(resolve_device(args.device))

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from sing.errors import SingError
+from sing.models.frames import num_frames
 
 if TYPE_CHECKING:
     from sing.data.vocabulary import Vocabulary
@@ -94,8 +95,6 @@ class SingConfig:
     @property
     def num_frames(self) -> int:
         """LSTM steps (frames) for one note of ``note_length`` samples: 265 for the paper."""
-        from sing.models.frames import num_frames
-
         return num_frames(self.note_length, self)
 
     # -- construction ---------------------------------------------------------------------------

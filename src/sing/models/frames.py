@@ -27,62 +27,71 @@ A note length that is not a multiple of the stride gets extra zeros at its end o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
-if TYPE_CHECKING:
-    from sing.models.config import SingConfig
+
+class Geometry(Protocol):
+    """What the length arithmetic needs of a model config (``SingConfig`` has all three)."""
+
+    stride: int
+    window: int
+    context_size: int
 
 
-def _geometry(config: SingConfig | None) -> tuple[int, int, int]:
+#: ``config`` arguments below take a :class:`~sing.models.config.SingConfig` (or anything with
+#: its ``stride``, ``window`` and ``context_size``), or ``None`` for the paper's 256 / 1024 / 9.
+
+
+def _geometry(config: Geometry | None) -> tuple[int, int, int]:
     if config is None:
         return 256, 1024, 9
     return config.stride, config.window, config.context_size
 
 
-def cut(config: SingConfig | None = None) -> int:
+def cut(config: Geometry | None = None) -> int:
     """Offset of decoder sample 0 in the padded note: 1,792 for the paper."""
     s, w, k = _geometry(config)
     return s * (k - 1) // 2 + w - s
 
 
-def margin(config: SingConfig | None = None) -> int:
+def margin(config: Geometry | None = None) -> int:
     """Samples of padding kept on each side of the decoder's output: 512 (= window/2)."""
     _, w, _ = _geometry(config)
     return w // 2
 
 
-def pad(config: SingConfig | None = None) -> int:
+def pad(config: Geometry | None = None) -> int:
     """Zeros added on each side of a note before encoding: 2,304 for the paper."""
     return cut(config) + margin(config)
 
 
-def _tail(note_length: int, config: SingConfig | None) -> int:
+def _tail(note_length: int, config: Geometry | None) -> int:
     s, _, _ = _geometry(config)
     return (-note_length) % s
 
 
-def num_frames(note_length: int, config: SingConfig | None = None) -> int:
+def num_frames(note_length: int, config: Geometry | None = None) -> int:
     """Frames (LSTM steps) for a note of ``note_length`` samples: 265 for 64,000."""
     s, w, _ = _geometry(config)
     padded = note_length + _tail(note_length, config) + 2 * pad(config)
     return (padded - w) // s + 1
 
 
-def decoded_length(frames: int, config: SingConfig | None = None) -> int:
+def decoded_length(frames: int, config: Geometry | None = None) -> int:
     """Samples the decoder returns for ``frames`` frames: (L - 9)*256 - 512 for the paper."""
     s, w, k = _geometry(config)
     return (frames - k + 2) * s - w
 
 
-def padded_length(note_length: int, config: SingConfig | None = None) -> int:
+def padded_length(note_length: int, config: Geometry | None = None) -> int:
     """Length of :func:`pad_note`'s output: 68,608 for a 64,000-sample note."""
     return note_length + _tail(note_length, config) + 2 * pad(config)
 
 
-def pad_note(wav: torch.Tensor, config: SingConfig | None = None) -> torch.Tensor:
+def pad_note(wav: torch.Tensor, config: Geometry | None = None) -> torch.Tensor:
     """Pad a note with zeros for the encoder.
 
     Args:
@@ -94,7 +103,7 @@ def pad_note(wav: torch.Tensor, config: SingConfig | None = None) -> torch.Tenso
     return F.pad(wav, (p, p + _tail(wav.shape[-1], config)))
 
 
-def loss_target(wav: torch.Tensor, config: SingConfig | None = None) -> torch.Tensor:
+def loss_target(wav: torch.Tensor, config: Geometry | None = None) -> torch.Tensor:
     """The reference code's target: the padded note with ``cut`` samples cut from each end.
 
     Args:
@@ -108,7 +117,7 @@ def loss_target(wav: torch.Tensor, config: SingConfig | None = None) -> torch.Te
 
 
 def strip(
-    decoded: torch.Tensor, note_length: int, config: SingConfig | None = None
+    decoded: torch.Tensor, note_length: int, config: Geometry | None = None
 ) -> torch.Tensor:
     """Cut a decoder output back to the note.
 

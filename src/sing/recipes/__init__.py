@@ -1,0 +1,1 @@
+"""Pipelines that chain the stages (data -> training -> evaluation): the demo, Table 1."""
