@@ -3,8 +3,11 @@
 Example::
 
     import sing.api
-    model = sing.api.load_model("sing.safetensors", device="cpu")
+    model = sing.api.load_model("sing.safetensors", device="cpu")  # no path: the shipped model
     wav = sing.api.synthesize(model, instrument="guitar_acoustic_009", pitch=69, velocity=100)
+    blend = sing.api.synthesize(model, instrument={"guitar_acoustic_009": 0.7,
+                                                   "brass_acoustic_001": 0.3}, pitch=60,
+                                velocity=100)
     batch = sing.api.synthesize_batch(model, ["guitar_acoustic_009-069-100",
                                               ("brass_acoustic_001", 60, 127)])
     # wav: Tensor[T] in [-1, 1] at model.vocabulary.sample_rate; batch: Tensor[B, T]
@@ -21,13 +24,17 @@ import torch
 
 from sing.data.vocabulary import Vocabulary, note_name, parse_note_name
 from sing.errors import SingError
+from sing.models.blend import InstrumentSpec, Weights, blend_embeddings, blend_label
+from sing.models.blend import resolve_instrument as _resolve_instrument
 from sing.models.io import load_model as _load_model
 from sing.models.sing import SING
+from sing.pretrained import resolve_model_path
 
 logger = logging.getLogger(__name__)
 
-#: A note: an NSynth note name, or (instrument name or id, MIDI pitch, velocity).
-NoteSpec = str | tuple[str | int, int, int]
+#: A note: an NSynth note name, or (instrument, MIDI pitch, velocity) where the instrument is
+#: a name, an NSynth id, a blend string ``"a:0.7,b:0.3"`` or a blend mapping ``{"a": 0.7, ...}``.
+NoteSpec = str | tuple[InstrumentSpec, int, int]
 
 
 @dataclass(frozen=True)
@@ -35,19 +42,24 @@ class Note:
     """A note resolved against a vocabulary: model indices and its NSynth name."""
 
     name: str
-    instrument: int
+    instrument: int  # model index (of the heaviest instrument, for a blend)
     pitch: int
     velocity: int  # index into vocabulary.velocities
+    blend: Weights = ()  # ((model index, weight), ...) summing to 1 for a blend, else ()
 
 
 def load_model(
-    path: str | Path,
+    path: str | Path | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> SING:
     """Load a SING model file in eval mode, its weights cast to ``dtype`` (float32 or
-    bfloat16), with ``.vocabulary`` and ``.info`` (:class:`sing.models.io.ModelInfo`)."""
-    model, info = _load_model(path, device=device, kind="sing")
+    bfloat16), with ``.vocabulary`` and ``.info`` (:class:`sing.models.io.ModelInfo`).
+
+    ``path=None`` loads the model shipped in the package (``sing/pretrained/gm.safetensors``);
+    an install without one raises :class:`SingError` ("no shipped model in this install").
+    """
+    model, info = _load_model(resolve_model_path(path), device=device, kind="sing")
     model.to(dtype)
     model.info = info
     return model
@@ -59,11 +71,22 @@ def resolve_note(vocabulary: Vocabulary, note: NoteSpec) -> Note:
         instrument, pitch, velocity = parse_note_name(note)
     else:
         instrument, pitch, velocity = note
-    index = vocabulary.instrument_index(instrument)
+    weights = _resolve_instrument(vocabulary, instrument)
     pitch = vocabulary.check_pitch(int(pitch))
     v_index = vocabulary.velocity_index(int(velocity))
-    name = note_name(vocabulary.instruments[index], pitch, int(velocity))
-    return Note(name=name, instrument=index, pitch=pitch, velocity=v_index)
+    name = note_name(blend_label(vocabulary, weights), pitch, int(velocity))
+    index = max(weights, key=lambda iw: iw[1])[0]
+    blend = weights if len(weights) > 1 else ()
+    return Note(name=name, instrument=index, pitch=pitch, velocity=v_index, blend=blend)
+
+
+def instrument_embeddings(model: SING, notes: Sequence[Note]) -> torch.Tensor | None:
+    """The instrument embeddings of ``notes`` (Tensor[B, instrument_dim], float32 on the
+    CPU) when any of them is a blend, else None (plain indices are enough)."""
+    if not any(n.blend for n in notes):
+        return None
+    table = model.generator.instrument_embedding.weight.detach().float().cpu()
+    return blend_embeddings(table, [n.blend or ((n.instrument, 1.0),) for n in notes])
 
 
 def _vocabulary(model: SING) -> Vocabulary:
@@ -73,15 +96,20 @@ def _vocabulary(model: SING) -> Vocabulary:
     return vocabulary
 
 
-#: Optional fast generation path, ``(model, instrument[B], pitch[B], velocity[B]) -> wav[B, T]``
-#: (set by :mod:`sing.models.fast` or passed as ``generate=``).
-Generate = Callable[[SING, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+#: Optional fast generation path, ``(model, instrument[B], pitch[B], velocity[B],
+#: instrument_embedding=None) -> wav[B, T]`` (set by :mod:`sing.models.fast` or passed as
+#: ``generate=``).
+Generate = Callable[..., torch.Tensor]
 
 
 def _default_generate(
-    model: SING, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor
+    model: SING,
+    instrument: torch.Tensor,
+    pitch: torch.Tensor,
+    velocity: torch.Tensor,
+    instrument_embedding: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    return model(instrument, pitch, velocity)
+    return model(instrument, pitch, velocity, instrument_embedding=instrument_embedding)
 
 
 def generate_indices(
@@ -92,6 +120,7 @@ def generate_indices(
     batch_size: int = 64,
     generate: Generate | None = None,
     progress: Callable[[int], None] | None = None,
+    instrument_embedding: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Generate notes from model indices, in chunks of ``batch_size``, without gradients.
 
@@ -99,6 +128,8 @@ def generate_indices(
         instrument, pitch, velocity: LongTensor[B] (model indices).
         generate: the network call (default ``model(...)``), the seam for a fast path.
         progress: called with the number of notes done after each chunk.
+        instrument_embedding: Tensor[B, instrument_dim] used instead of looking ``instrument``
+            up (blends, :func:`instrument_embeddings`).
     Returns:
         float32 Tensor[B, T] on the CPU, clamped to [-1, 1].
     """
@@ -108,11 +139,15 @@ def generate_indices(
     with torch.inference_mode():
         for i in range(0, instrument.shape[0], batch_size):
             chunk = slice(i, i + batch_size)
+            embedding = None
+            if instrument_embedding is not None:
+                embedding = instrument_embedding[chunk].to(device)
             wav = generate(
                 model,
                 instrument[chunk].to(device),
                 pitch[chunk].to(device),
                 velocity[chunk].to(device),
+                instrument_embedding=embedding,
             )
             out.append(wav.float().clamp(-1, 1).cpu())
             if progress is not None:
@@ -131,7 +166,8 @@ def synthesize_batch(
     """Synthesize several notes.
 
     Args:
-        notes: NSynth note names or (instrument name or id, MIDI pitch, velocity) tuples.
+        notes: NSynth note names or (instrument, MIDI pitch, velocity) tuples; the instrument
+            is a name, an NSynth id or a blend (``{"a": 0.7, "b": 0.3}`` or ``"a:0.7,b:0.3"``).
         fast: use :class:`sing.models.fast.FastSING` in the model's dtype (cast the model to
             bfloat16 first for the fastest CPU path) when no ``generate`` is given.
     Returns:
@@ -150,6 +186,7 @@ def synthesize_batch(
         batch_size=batch_size,
         generate=generate,
         progress=progress,
+        instrument_embedding=instrument_embeddings(model, resolved),
     )
 
 
@@ -162,9 +199,11 @@ def resolve_notes(vocabulary: Vocabulary, notes: Iterable[NoteSpec]) -> list[Not
 
 
 def synthesize(
-    model: SING, instrument: str | int, pitch: int, velocity: int
+    model: SING, instrument: InstrumentSpec, pitch: int, velocity: int
 ) -> torch.Tensor:
-    """One note: instrument by name or NSynth id, MIDI pitch, velocity (e.g. 100).
+    """One note: instrument by name or NSynth id, or a blend of instruments
+    (``{"string_acoustic_040": 0.7, "reed_acoustic_065": 0.3}``, weights normalised), MIDI
+    pitch, velocity (e.g. 100).
 
     Returns:
         float32 Tensor[T] in [-1, 1].

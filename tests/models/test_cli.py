@@ -97,10 +97,9 @@ def test_generate_errors(tiny_model_file: Path, tmp_path: Path, capsys, args, me
 
 
 def test_info_errors(tiny_model_file: Path, capsys):
-    assert main(["info"]) == 2
-    assert "give a model file or --preset NAME" in capsys.readouterr().err
+    # `sing info` with neither: the shipped model (tests/models/test_shipped.py)
     assert main(["info", str(tiny_model_file), "--preset", "tiny"]) == 2
-    capsys.readouterr()
+    assert "give a model file or --preset NAME" in capsys.readouterr().err
     assert main(["info", "--preset", "huge"]) == 2
     assert capsys.readouterr().err == (
         "sing: error: unknown preset 'huge' (valid: paper, small, tiny)\n"

@@ -17,7 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print a model file's kind, config, parameter count, size and vocabulary, "
         "or a preset's config and parameter count.",
     )
-    p.add_argument("model", nargs="?", type=Path, help="a .safetensors model file")
+    p.add_argument(
+        "model", nargs="?", type=Path,
+        help="a .safetensors model file (default: the model shipped in the package)",
+    )
     p.add_argument("--preset", help="describe a preset instead (paper, small, tiny)")
     p.add_argument("--instruments", action="store_true", help="list every instrument")
     p.set_defaults(func=cmd_info)
@@ -27,11 +30,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="synthesize notes to 16-bit WAV files",
         description="Synthesize notes with a SING model file. Give NSynth note names "
         "(guitar_acoustic_009-069-100), or --instrument/--pitch/--velocity, or --list FILE "
-        "(one note name per line). Each note is written to OUT/<note name>.wav.",
+        "(one note name per line). Each note is written to OUT/<note name>.wav. "
+        "--instrument may be a blend of learned instruments, "
+        "'string_acoustic_040:0.7,reed_acoustic_065:0.3' (weights normalised).",
     )
     g.add_argument("notes", nargs="*", help="NSynth note names, e.g. guitar_acoustic_009-069-100")
-    g.add_argument("--model", type=Path, required=True, help="a SING .safetensors model file")
-    g.add_argument("--instrument", help="instrument name or NSynth id")
+    g.add_argument(
+        "--model", type=Path,
+        help="a SING .safetensors model file (default: the model shipped in the package)",
+    )
+    g.add_argument(
+        "--instrument",
+        help="instrument name or NSynth id, or a blend 'name:weight,name:weight'",
+    )
     g.add_argument("--pitch", type=int, help="MIDI pitch (with --instrument)")
     g.add_argument("--velocity", type=int, default=100, help="velocity (default 100)")
     g.add_argument("--list", type=Path, help="a file of note names, one per line")
@@ -90,7 +101,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from sing.errors import SingError
     from sing.models.config import SingConfig
 
-    if (args.model is None) == (args.preset is None):
+    if args.model is not None and args.preset is not None:
         raise SingError("give a model file or --preset NAME (one of them)")
     if args.preset is not None:
         config = SingConfig.preset(args.preset)
@@ -99,8 +110,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
 
     from sing.models.io import read_info
+    from sing.pretrained import resolve_model_path
 
-    info = read_info(args.model)
+    info = read_info(resolve_model_path(args.model))
     v = info.vocabulary
     lines = [
         f"{info.path}: {info.kind} model (format {info.format_version}), "
@@ -171,6 +183,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise SingError("--pitch needs --instrument")
     if not specs:
         raise SingError("no notes given: note names, --instrument/--pitch or --list FILE")
+    from sing.pretrained import resolve_model_path
+
+    model_path = resolve_model_path(args.model)
     device = resolve_device(args.device)
     dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
     if torch.device(device).type == "cpu":
@@ -178,10 +193,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         # (sing.models.fast) runs the decoder as bf16 GEMMs from the float32 weights.
         from sing.models.fast import fast_generate
 
-        model = api.load_model(args.model, device=device)
+        model = api.load_model(model_path, device=device)
         generate = fast_generate(dtype)
     else:
-        model = api.load_model(args.model, device=device, dtype=dtype)
+        model = api.load_model(model_path, device=device, dtype=dtype)
         generate = None
     notes = api.resolve_notes(model.vocabulary, specs)
     rate = model.vocabulary.sample_rate
@@ -195,6 +210,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
                 torch.tensor([n.velocity for n in chunk]),
                 batch_size=args.batch_size,
                 generate=generate,
+                instrument_embedding=api.instrument_embeddings(model, chunk),
             )
             for note, wav in zip(chunk, wavs, strict=True):
                 buffer = io.BytesIO()

@@ -240,16 +240,23 @@ class FastSING:
     # -- sequence generator --------------------------------------------------------------------
     @torch.inference_mode()
     def frames(
-        self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor
+        self,
+        instrument: torch.Tensor | None,
+        pitch: torch.Tensor,
+        velocity: torch.Tensor,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Frames of a whole note.
 
         Args:
             instrument, pitch, velocity: LongTensor[B] (model indices).
+            instrument_embedding: Tensor[B, instrument_dim] instead of ``instrument``.
         Returns:
             Tensor[B, L, frame_dim] in ``dtype`` (time-major: L = num_frames, 265 for the paper).
         """
-        x = self._generator.inputs(instrument, pitch, velocity).to(self.lstm_dtype)
+        x = self._generator.inputs(
+            instrument, pitch, velocity, instrument_embedding=instrument_embedding
+        ).to(self.lstm_dtype)
         hidden, _ = self.lstm(x)  # [B, L, H]
         b, length, h = hidden.shape
         return self.frames_linear(hidden.reshape(b * length, h)).reshape(b, length, -1)
@@ -334,11 +341,16 @@ class FastSING:
 
     # -- the model call ------------------------------------------------------------------------
     def _serial(
-        self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor, strip: bool
+        self,
+        instrument: torch.Tensor | None,
+        pitch: torch.Tensor,
+        velocity: torch.Tensor,
+        strip: bool,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Sequence generator, then the decoder on ``chunk_notes`` notes at a time."""
         with torch.inference_mode():
-            frames = self.frames(instrument, pitch, velocity)
+            frames = self.frames(instrument, pitch, velocity, instrument_embedding)
             out = [
                 self.decode(frames[i : i + self.chunk_notes], strip=strip)
                 for i in range(0, frames.shape[0], self.chunk_notes)
@@ -346,7 +358,12 @@ class FastSING:
         return torch.cat(out) if len(out) > 1 else out[0]
 
     def _pipelined(
-        self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor, strip: bool
+        self,
+        instrument: torch.Tensor | None,
+        pitch: torch.Tensor,
+        velocity: torch.Tensor,
+        strip: bool,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Few notes: the decoder runs beside the LSTM on the frames already made.
 
@@ -355,7 +372,7 @@ class FastSING:
         ``decode_chunk`` positions as soon as their frames are ready. The chunks' pieces are
         overlap-added at the end. Each worker uses one intra-op thread: no barrier per step.
         """
-        b, length = instrument.shape[0], self.config.num_frames
+        b, length = pitch.shape[0], self.config.num_frames
         buffer = torch.empty(b, length, self.config.frame_dim, dtype=self.dtype)
         first, end, offset = self._positions(length, strip)
         k, size = self.context, self.decode_chunk
@@ -386,7 +403,9 @@ class FastSING:
                     state = None
                     for start in range(0, length, self.lstm_window):
                         n = min(self.lstm_window, length - start)
-                        x = self._generator.inputs(instrument, pitch, velocity, start, n)
+                        x = self._generator.inputs(
+                            instrument, pitch, velocity, start, n, instrument_embedding
+                        )
                         hidden, state = self.lstm(x.to(self.lstm_dtype), state)
                         rows = self.frames_linear(hidden.reshape(b * n, -1))
                         buffer[:, start : start + n] = rows.reshape(b, n, -1)
@@ -408,13 +427,25 @@ class FastSING:
         return self.overlap_add(torch.cat(pieces, 1), offset, self._keep(length, strip))
 
     def _split(
-        self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor, strip: bool
+        self,
+        instrument: torch.Tensor | None,
+        pitch: torch.Tensor,
+        velocity: torch.Tensor,
+        strip: bool,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Many notes: each worker (one intra-op thread) generates a contiguous share of them."""
-        shares = torch.arange(instrument.shape[0]).tensor_split(self.workers)
+        shares = torch.arange(pitch.shape[0]).tensor_split(self.workers)
         pool = _pool("notes", self.workers)
         futures = [
-            pool.submit(self._serial, instrument[ix], pitch[ix], velocity[ix], strip)
+            pool.submit(
+                self._serial,
+                None if instrument is None else instrument[ix],
+                pitch[ix],
+                velocity[ix],
+                strip,
+                None if instrument_embedding is None else instrument_embedding[ix],
+            )
             for ix in shares
             if len(ix)
         ]
@@ -422,10 +453,11 @@ class FastSING:
 
     def __call__(
         self,
-        instrument: torch.Tensor,
+        instrument: torch.Tensor | None,
         pitch: torch.Tensor,
         velocity: torch.Tensor,
         strip: bool = True,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Generate notes like ``SING.forward``.
 
@@ -437,14 +469,17 @@ class FastSING:
         Args:
             instrument, pitch, velocity: LongTensor[B] (model indices).
             strip: as in ``SING.forward``.
+            instrument_embedding: Tensor[B, instrument_dim] instead of ``instrument`` (a blend
+                of instruments, :mod:`sing.models.blend`); ``instrument`` may then be None.
         Returns:
             float32 Tensor[B, T] (T = ``config.note_length``; ``decoded_length`` if not strip).
         """
+        args = (instrument, pitch, velocity, strip, instrument_embedding)
         if self.workers < 2 or self.device.type != "cpu":
-            return self._serial(instrument, pitch, velocity, strip)
-        if instrument.shape[0] >= self.workers:
-            return self._split(instrument, pitch, velocity, strip)
-        return self._pipelined(instrument, pitch, velocity, strip)
+            return self._serial(*args)
+        if pitch.shape[0] >= self.workers:
+            return self._split(*args)
+        return self._pipelined(*args)
 
     def flops_per_note(self) -> dict[str, int]:
         """Multiply-add FLOPs (x2) of one note, by part, for the positions actually computed."""
@@ -473,21 +508,26 @@ def compile_for_inference(model: SING, dtype: torch.dtype = torch.bfloat16) -> F
 
 def fast_generate(
     dtype: torch.dtype = torch.bfloat16,
-) -> Callable[[SING, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
-    """A ``generate=`` function for :func:`sing.api.generate_indices` using :class:`FastSING`.
+) -> Callable[..., torch.Tensor]:
+    """A ``generate=`` function for :func:`sing.api.generate_indices` using :class:`FastSING`:
+    ``generate(model, instrument[B], pitch[B], velocity[B], instrument_embedding=None)``.
 
     The fast copy is built on the first call for a model and reused for the following chunks.
     """
     cache: dict[int, tuple[SING, FastSING]] = {}
 
     def generate(
-        model: SING, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor
+        model: SING,
+        instrument: torch.Tensor | None,
+        pitch: torch.Tensor,
+        velocity: torch.Tensor,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         entry = cache.get(id(model))
         if entry is None or entry[0] is not model:
             cache.clear()
             entry = (model, FastSING.from_model(model, dtype=dtype))
             cache[id(model)] = entry
-        return entry[1](instrument, pitch, velocity)
+        return entry[1](instrument, pitch, velocity, instrument_embedding=instrument_embedding)
 
     return generate

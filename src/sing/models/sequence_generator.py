@@ -7,6 +7,10 @@ by all notes), i.e. 30 dims; a linear layer maps each hidden state (1024) to a f
 ``forward`` can run any window ``[start, start + length)`` of steps from a carried LSTM
 state, which truncated back-propagation through time needs; consecutive windows give the
 same frames as one full pass.
+
+Instead of an instrument index, a caller may give the instrument's embedding itself
+(``instrument_embedding: Tensor[B, instrument_dim]``): a blend of learned instruments
+(:mod:`sing.models.blend`) is a point between rows of the instrument lookup table.
 """
 
 from __future__ import annotations
@@ -40,16 +44,20 @@ class SequenceGenerator(nn.Module):
 
     def inputs(
         self,
-        instrument: torch.Tensor,
+        instrument: torch.Tensor | None,
         pitch: torch.Tensor,
         velocity: torch.Tensor,
         start: int = 0,
         length: int | None = None,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The LSTM input of steps ``[start, start + length)``.
 
         Args:
             instrument, pitch, velocity: LongTensor[B] (model indices; pitch is MIDI).
+                ``instrument`` may be None when ``instrument_embedding`` is given.
+            instrument_embedding: Tensor[B, instrument_dim] used instead of looking
+                ``instrument`` up (a row of the table gives exactly the looked-up input).
         Returns:
             Tensor[B, length, input_dim] (input_dim = 30 for the paper).
         """
@@ -59,10 +67,20 @@ class SequenceGenerator(nn.Module):
             raise ValueError(
                 f"window [{start}, {start + length}) outside the {self.num_steps} steps of a note"
             )
+        if instrument_embedding is None:
+            if instrument is None:
+                raise ValueError("give instrument indices or an instrument_embedding")
+            instrument_embedding = self.instrument_embedding(instrument)
+        elif instrument_embedding.shape != (pitch.shape[0], self.config.instrument_dim):
+            raise ValueError(
+                f"instrument_embedding must be [B={pitch.shape[0]}, "
+                f"{self.config.instrument_dim}], not {list(instrument_embedding.shape)}"
+            )
+        weight = self.velocity_embedding.weight
         symbols = torch.cat(
             [
                 self.velocity_embedding(velocity),
-                self.instrument_embedding(instrument),
+                instrument_embedding.to(device=weight.device, dtype=weight.dtype),
                 self.pitch_embedding(pitch),
             ],
             dim=1,
@@ -76,12 +94,13 @@ class SequenceGenerator(nn.Module):
 
     def forward(
         self,
-        instrument: torch.Tensor,
+        instrument: torch.Tensor | None,
         pitch: torch.Tensor,
         velocity: torch.Tensor,
         start: int = 0,
         length: int | None = None,
         state: State | None = None,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, State]:
         """Frames of steps ``[start, start + length)`` (default: from ``start`` to the end).
 
@@ -90,10 +109,12 @@ class SequenceGenerator(nn.Module):
             start: first step (indexes the time embedding).
             length: number of steps; ``None`` runs to the end of the note (265 steps).
             state: LSTM state carried from the previous window, or ``None`` for zeros.
+            instrument_embedding: Tensor[B, instrument_dim] instead of ``instrument``
+                (see :meth:`inputs`).
         Returns:
             (frames Tensor[B, frame_dim, length], state (h, c) each [num_layers, B, hidden]).
         """
-        x = self.inputs(instrument, pitch, velocity, start, length)
+        x = self.inputs(instrument, pitch, velocity, start, length, instrument_embedding)
         hidden, state = self.lstm(x, state)
         frames = self.output(hidden)
         return frames.transpose(1, 2), state

@@ -42,10 +42,11 @@ class SING(nn.Module):
 
     def forward(
         self,
-        instrument: torch.Tensor,
+        instrument: torch.Tensor | None,
         pitch: torch.Tensor,
         velocity: torch.Tensor,
         strip: bool = True,
+        instrument_embedding: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Generate notes.
 
@@ -54,10 +55,14 @@ class SING(nn.Module):
                 indexes ``vocabulary.velocities``).
             strip: cut the decoder output back to the note length T (default), or return the
                 T + window samples (65,024) that ``frames.loss_target`` matches.
+            instrument_embedding: Tensor[B, instrument_dim] used instead of looking
+                ``instrument`` up (e.g. a blend of instruments, :mod:`sing.models.blend`).
         Returns:
             wav Tensor[B, T] (T = ``config.note_length``).
         """
-        frames, _ = self.generator(instrument, pitch, velocity)
+        frames, _ = self.generator(
+            instrument, pitch, velocity, instrument_embedding=instrument_embedding
+        )
         decoded = self.decoder(frames)
         if not strip:
             return decoded
