@@ -67,7 +67,8 @@ def test_truncated_checkpoint(gm_dataset, reference_run, tmp_path, capsys):
     (("--resume",), "--resume: no checkpoint to resume from"),
     (("--stages", "ae,decode"), "--stages ae,decode: expected"),
     (("--stages", "seq"), "run stage ae too, or give --init-autoencoder"),
-    (("--batch-size", "0"), "--batch-size must be >= 1"),
+    (("--batch-size", "0"), "--batch-size: expected a whole number from 1 to 4096, not '0'"),
+    (("--lr", "nan"), "--lr: expected a number in (0, 1], not 'nan'"),
     (("--device", "tpu"), "unknown device 'tpu'"),
 ])
 def test_bad_options(gm_dataset, tmp_path, capsys, extra, message):

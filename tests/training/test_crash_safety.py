@@ -116,19 +116,50 @@ def test_sigint_and_sigterm_checkpoint_and_exit_cleanly(gm_dataset, reference_ru
     assert all(torch.equal(ref[k], got[k]) for k in ref)
 
 
-def test_nan_loss_stops_with_one_line_and_keeps_checkpoint(gm_dataset, tmp_path, capsys):
+def _nan_after(monkeypatch, good_steps: int) -> None:
+    """Make the training loss NaN after ``good_steps`` finite steps (``--lr inf`` is refused
+    by the command line now, so a NaN has to be injected)."""
+    from sing.training.trainer import Trainer
+
+    real = Trainer._wave_loss
+    calls = [0]
+
+    def loss(self, output, target):
+        calls[0] += 1
+        value = real(self, output, target)
+        return value if calls[0] <= good_steps else value * float("nan")
+
+    monkeypatch.setattr(Trainer, "_wave_loss", loss)
+
+
+def test_nan_loss_stops_with_one_line_and_keeps_checkpoint(gm_dataset, tmp_path, capsys,
+                                                            monkeypatch):
     out = tmp_path / "nan"
-    code = run_cli(*train_args(gm_dataset, out, "--stages", "ae", "--lr", "1e30",
-                               "--checkpoint-every", "0"))
+    _nan_after(monkeypatch, 2)
+    code = run_cli(*train_args(gm_dataset, out, "--stages", "ae", "--checkpoint-every", "0"))
     err = capsys.readouterr().err
     assert code == 2
     lines = [x for x in err.strip().splitlines() if x.startswith("sing: error")]
     assert len(lines) == 1 and "Traceback" not in err
-    assert "loss became" in lines[0] and "last good checkpoint is kept" in lines[0]
+    assert "loss became NaN at epoch 2, batch 1" in lines[0]  # 8 notes: 2 batches an epoch
+    assert "last good checkpoint is kept" in lines[0]
     state = load_checkpoint(out / "checkpoint.pt")
     weights = state["models"]["autoencoder"]
-    assert state["step"] >= 1  # at least one good step was checkpointed
+    assert (state["epoch"], state["step"]) == (1, 0)  # the good first epoch was checkpointed
     assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_nan_loss_before_any_checkpoint_does_not_promise_one(gm_dataset, tmp_path, capsys,
+                                                             monkeypatch):
+    out = tmp_path / "nan0"
+    _nan_after(monkeypatch, 0)
+    code = run_cli(*train_args(gm_dataset, out, "--stages", "ae", "--checkpoint-every", "60"))
+    err = capsys.readouterr().err
+    assert code == 2
+    line = [x for x in err.strip().splitlines() if x.startswith("sing: error")][0]
+    assert "loss became NaN at epoch 1, batch 1" in line
+    assert "no checkpoint was written yet" in line and "kept" not in line
+    assert not (out / "checkpoint.pt").exists()
 
 
 def test_full_disk_while_checkpointing_loses_nothing(reference_run, tmp_path):

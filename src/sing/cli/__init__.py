@@ -24,8 +24,9 @@ logger = logging.getLogger("sing")
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every sub-command registered."""
     from sing.cli import dataset, evaluate, model, train
+    from sing.cli.validate import OneLineParser
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="sing",
         description="SING: Symbol-to-Instrument Neural Generator (Défossez et al., 2018).",
     )
@@ -41,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sing`` console script; returns the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error (one line printed)
+        return stop.code if isinstance(stop.code, int) else 2
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     func = getattr(args, "func", None)

@@ -6,7 +6,13 @@ import argparse
 import logging
 import sys
 
+from sing.cli.validate import SEED, integer, real
+
 logger = logging.getLogger(__name__)
+
+#: A note lasts at most a minute; a split holds out a fraction in [0, 1).
+SECONDS = real(0, 60, low_open=True)
+FRACTION = real(0, 1, high_open=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,10 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--pitches", default="48-72", help="MIDI pitches, e.g. 21-108 (default 48-72)")
     b.add_argument("--velocities", default="25,50,75,100,127",
                    help="MIDI velocities (default NSynth's 25,50,75,100,127)")
-    b.add_argument("--duration", type=float, default=4.0, help="note length in s (default 4)")
-    b.add_argument("--hold", type=float, default=3.0, help="key held for this many s (default 3)")
-    b.add_argument("--sample-rate", type=int, default=16000, help="Hz (default 16000)")
-    b.add_argument("--jobs", type=int, default=1,
+    b.add_argument("--duration", type=SECONDS, default=4.0,
+                   help="note length in s (default 4)")
+    b.add_argument("--hold", type=SECONDS, default=3.0,
+                   help="key held for this many s (default 3)")
+    b.add_argument("--sample-rate", type=integer(1000, 192000), default=16000,
+                   help="Hz (default 16000)")
+    b.add_argument("--jobs", type=integer(1, 256), default=1,
                    help="processes rendering programs in parallel (default 1; same output)")
     b.add_argument("--force", action="store_true", help="replace an existing --out folder")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -44,9 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Write DIR/split.json: about --valid and --test of every "
                         "instrument's pitches (all velocities) held out, the rest for training.")
     s.add_argument("dir", help="jsonwav folder")
-    s.add_argument("--valid", type=float, default=0.1, help="fraction of pitches (default 0.1)")
-    s.add_argument("--test", type=float, default=0.1, help="fraction of pitches (default 0.1)")
-    s.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    s.add_argument("--valid", type=FRACTION, default=0.1,
+                   help="fraction of pitches (default 0.1)")
+    s.add_argument("--test", type=FRACTION, default=0.1,
+                   help="fraction of pitches (default 0.1)")
+    s.add_argument("--seed", type=SEED, default=42, help="random seed (default 42)")
     s.add_argument("--force", action="store_true", help="overwrite a different existing split")
     s.set_defaults(func=cmd_split)
 

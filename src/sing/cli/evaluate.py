@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from sing.cli.validate import BATCH_SIZE, COUNT, LEARNING_RATE, POSITIVE_COUNT, integer
+
 logger = logging.getLogger(__name__)
 
 
@@ -23,9 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, type=Path, help="jsonwav data folder with split.json")
     p.add_argument("--split", default="test", choices=("test", "valid", "train"))
     p.add_argument("--out", type=Path, default=None, help="metrics JSON (Markdown: same name .md)")
-    p.add_argument("--limit", type=int, default=None, help="evaluate a random subset of N notes")
+    p.add_argument("--limit", type=COUNT, default=None, help="evaluate a random subset of N notes")
     p.add_argument("--no-resample", action="store_true", help="skip the resample reference")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=BATCH_SIZE, default=8)
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     p.set_defaults(func=cmd_evaluate)
 
@@ -43,8 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="data folder (default: the one the run was trained on)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default RUN/report)")
     p.add_argument("--split", default="test", choices=("test", "valid", "train"))
-    p.add_argument("--limit", type=int, default=None, help="evaluate a random subset of N notes")
-    p.add_argument("--per-family", type=int, default=1, help="held-out notes shown per family")
+    p.add_argument("--limit", type=COUNT, default=None, help="evaluate a random subset of N notes")
+    p.add_argument("--per-family", type=integer(0, 1000), default=1,
+                   help="held-out notes shown per family")
     p.add_argument("--device", default="cpu")
     p.add_argument("--check", action="store_true",
                    help="open the report in headless Chromium and check that everything loads")
@@ -61,11 +64,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, type=Path, help="experiment folder (one run per row)")
     t.add_argument("--epochs", default=None,
                    help="epochs per stage AE,SEQ,SING (default: the preset's recipe)")
-    t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (paper: 3e-4)")
-    t.add_argument("--max-notes", type=int, default=None,
+    t.add_argument("--batch-size", type=BATCH_SIZE, default=None)
+    t.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
+                   help="Adam learning rate (paper: 3e-4)")
+    t.add_argument("--max-notes", type=POSITIVE_COUNT, default=None,
                    help="train on a seeded subset of N notes per split (default: all)")
-    t.add_argument("--train-subset", type=int, default=None,
+    t.add_argument("--train-subset", type=POSITIVE_COUNT, default=None,
                    help="notes of the train split used for the 'train' columns (default all)")
     t.add_argument("--warm-start", action="store_true",
                    help="start the spectral-loss autoencoder from the waveform-loss one (CPU "
@@ -98,7 +102,7 @@ def _parse_epochs(text: str | None) -> tuple[int, int, int] | None:
         values = tuple(int(x) for x in text.split(","))
     except ValueError:
         values = ()
-    if len(values) != 3 or min(values) < 0:
+    if len(values) != 3 or min(values) < 0 or max(values) > 10**5:
         raise SingError(f"--epochs wants three counts AE,SEQ,SING (e.g. 4,8,3), not '{text}'")
     return values  # type: ignore[return-value]
 

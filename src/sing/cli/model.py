@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from sing.cli.validate import BATCH_SIZE, MIDI
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,11 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--instrument",
         help="instrument name or NSynth id, or a blend 'name:weight,name:weight'",
     )
-    g.add_argument("--pitch", type=int, help="MIDI pitch (with --instrument)")
-    g.add_argument("--velocity", type=int, default=100, help="velocity (default 100)")
+    g.add_argument("--pitch", type=MIDI, help="MIDI pitch (with --instrument)")
+    g.add_argument("--velocity", type=MIDI, default=100, help="velocity (default 100)")
     g.add_argument("--list", type=Path, help="a file of note names, one per line")
     g.add_argument("--out", type=Path, default=Path("generated"), help="output folder")
-    g.add_argument("--batch-size", type=int, default=64, help="notes per forward pass")
+    g.add_argument("--batch-size", type=BATCH_SIZE, default=64, help="notes per forward pass")
     g.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     g.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     g.set_defaults(func=cmd_generate)

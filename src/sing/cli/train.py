@@ -7,7 +7,19 @@ import logging
 import os
 from pathlib import Path
 
+from sing.cli.validate import (
+    BATCH_SIZE,
+    COUNT,
+    LEARNING_RATE,
+    POSITIVE_COUNT,
+    SEED,
+    integer,
+    real,
+)
+
 logger = logging.getLogger(__name__)
+
+EPOCHS = integer(0, 10**5)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,12 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="loss of stages 1 and 3 (default: spectral)")
     p.add_argument("--no-time-embedding", action="store_true",
                    help="do not feed the LSTM the time embedding (paper's ablation)")
-    p.add_argument("--epochs-ae", type=int, default=50, help="stage 1 epochs (default 50)")
-    p.add_argument("--epochs-seq", type=int, default=50, help="stage 2 epochs (default 50)")
-    p.add_argument("--epochs-sing", type=int, default=20, help="stage 3 epochs (default 20)")
-    p.add_argument("--batch-size", type=int, default=64, help="global batch size (default 64)")
-    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate (default 3e-4)")
-    p.add_argument("--seed", type=int, default=42, help="seed (model init, data order)")
+    p.add_argument("--epochs-ae", type=EPOCHS, default=50, help="stage 1 epochs (default 50)")
+    p.add_argument("--epochs-seq", type=EPOCHS, default=50, help="stage 2 epochs (default 50)")
+    p.add_argument("--epochs-sing", type=EPOCHS, default=20, help="stage 3 epochs (default 20)")
+    p.add_argument("--batch-size", type=BATCH_SIZE, default=64,
+                   help="global batch size (default 64)")
+    p.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
+                   help="Adam learning rate (default 3e-4)")
+    p.add_argument("--seed", type=SEED, default=42, help="seed (model init, data order)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--bf16", action="store_true", help="autocast forward passes to bfloat16")
     p.add_argument("--stages", default="ae,seq,sing",
@@ -46,15 +60,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start from this SING model file (e.g. with --stages sing)")
     p.add_argument("--resume", action="store_true",
                    help="require RUN_DIR/checkpoint.pt (a run is resumed anyway when it exists)")
-    p.add_argument("--checkpoint-every", type=float, default=10.0, metavar="MINUTES",
+    p.add_argument("--checkpoint-every", type=real(0, 10**6), default=10.0, metavar="MINUTES",
                    help="minutes between mid-epoch checkpoints (default 10; 0 = every step)")
-    p.add_argument("--max-notes", type=int, metavar="N",
+    p.add_argument("--max-notes", type=POSITIVE_COUNT, metavar="N",
                    help="use at most N notes of each split (a fixed seeded subset)")
-    p.add_argument("--eval-notes", type=int, default=256, metavar="N",
+    p.add_argument("--eval-notes", type=COUNT, default=256, metavar="N",
                    help="notes of the train subset and of valid evaluated per epoch (256)")
-    p.add_argument("--window", type=int, default=32,
+    p.add_argument("--window", type=integer(1, 10**5), default=32,
                    help="truncated back-propagation window of stage 2, in frames (32)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=integer(0, 256), default=None,
                    help="data-loading workers (default 0 on CPU, 4 on CUDA)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)

@@ -370,12 +370,14 @@ def build_dataset(
     for v in velocities:
         if not 1 <= v <= 127:
             raise SingError(f"velocity {v} is outside 1-127")
+    if not 0 < duration <= 60:  # also refuses NaN and infinity
+        raise SingError(f"--duration {duration} must be in (0, 60] seconds")
     if not 0 < hold <= duration:
         raise SingError(f"--hold {hold} must be in (0, duration={duration}]")
     if jobs < 1:
         raise SingError(f"--jobs {jobs} must be at least 1")
-    if sample_rate < 1000:
-        raise SingError(f"sample rate {sample_rate} Hz is too low")
+    if not 1000 <= sample_rate <= 192000:
+        raise SingError(f"sample rate {sample_rate} Hz is outside 1000-192000 Hz")
     length = round(duration * sample_rate)
     hold_samples = round(hold * sample_rate)
     path = find_soundfont(soundfont)

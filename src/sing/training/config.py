@@ -91,9 +91,9 @@ class TrainConfig:
                 raise SingError(f"--{name.replace('_', '-')} must be >= 0")
         if self.batch_size < 1:
             raise SingError("--batch-size must be >= 1")
-        if not self.lr > 0:
-            raise SingError("--lr must be > 0")
-        if self.checkpoint_every < 0:
+        if not 0 < self.lr <= 1:  # also refuses NaN and infinity
+            raise SingError(f"--lr must be in (0, 1], not {self.lr}")
+        if not 0 <= self.checkpoint_every < float("inf"):
             raise SingError("--checkpoint-every must be >= 0 minutes")
         if self.max_notes is not None and self.max_notes < 1:
             raise SingError("--max-notes must be >= 1")

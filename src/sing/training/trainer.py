@@ -439,9 +439,11 @@ class Trainer:
         if stats[1] > 0 or not math.isfinite(float(stats[0])):
             what = "NaN" if math.isnan(float(stats[0])) else "infinite"
             stage = STAGES[self.stage_index]
+            kept = ("the last good checkpoint is kept" if self.ckpt_path.exists()
+                    else "no checkpoint was written yet")
             raise SingError(
                 f"the {stage} loss became {what} at epoch {self.epoch + 1}, batch "
-                f"{self.step + 1}: training stopped, the last good checkpoint is kept "
+                f"{self.step + 1}: training stopped, {kept} "
                 "(try a lower --lr, or without --bf16)", self.ckpt_path)
         optimizer.step()
         self.optimizer_steps += 1
