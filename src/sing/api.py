@@ -11,6 +11,7 @@ Example::
     batch = sing.api.synthesize_batch(model, ["guitar_acoustic_009-069-100",
                                               ("brass_acoustic_001", 60, 127)])
     # wav: Tensor[T] in [-1, 1] at model.vocabulary.sample_rate; batch: Tensor[B, T]
+    song = sing.api.render_midi(model, "song.mid")   # Tensor[N], the mix at the model's rate
 """
 
 from __future__ import annotations
@@ -209,3 +210,32 @@ def synthesize(
         float32 Tensor[T] in [-1, 1].
     """
     return synthesize_batch(model, [(instrument, pitch, velocity)])[0]
+
+
+def render_midi(
+    model: SING,
+    path: str | Path,
+    sample_rate: int | None = None,
+    program_map: dict[int, InstrumentSpec] | None = None,
+    instrument: InstrumentSpec | None = None,
+    batch_size: int = 64,
+    dtype: torch.dtype = torch.float32,
+    progress: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Play a Standard MIDI File with ``model`` (see :mod:`sing.midi`).
+
+    Args:
+        path: the MIDI file. sample_rate: resample the mix to it (default: the model's).
+        program_map: GM program -> instrument (name, id or blend), for models whose
+            instruments are not named after GM programs. instrument: one instrument or blend
+            for every track. dtype: compute dtype of the CPU fast path.
+        progress: called with the number of distinct notes generated after each batch.
+    Returns:
+        float32 Tensor[N], the mix peaking at -1 dBFS, at ``sample_rate`` or the model's rate.
+    """
+    from sing.midi.reader import read_midi
+    from sing.midi.render import render_score
+
+    mix, _rate = render_score(model, read_midi(path), sample_rate, program_map, instrument,
+                              batch_size, dtype, progress)
+    return torch.from_numpy(mix)

@@ -1,0 +1,138 @@
+"""A generated note fitted to a MIDI note's length: cut or sustained, then released.
+
+A generated note (``T`` samples) was learned from notes whose key was held ``hold`` samples and
+then released. A MIDI note held ``d`` samples becomes:
+
+* ``d < hold``: the generated note up to ``d``, cross-faded into the note's own release (from
+  ``hold`` on);
+* ``d >= hold``: the held part extended by looping its last stretch (a seamless loop: its end is
+  cross-faded into what precedes its start), then the release.
+
+Each cross-fade joins the two sides where they line up best: the release (or the loop) is read
+from the offset, within one period of the note's pitch of its nominal place, whose waveform
+correlates best with what it replaces, so a periodic sound does not cancel itself halfway
+through the fade. The release is scaled to the level the note has when it is let go (a piano
+let go early is still loud), so the level does not jump. The result starts with a 2 ms fade-in
+and ends with a short fade-out: no click anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Cross-fade into the release and around the loop, seconds.
+RELEASE_FADE = 0.02
+#: Length of the sustain loop, seconds (at most half of the hold).
+LOOP_SECONDS = 0.25
+_FADE_IN = 0.002
+_FADE_OUT = 0.01
+_MAX_RELEASE_GAIN = 8.0
+
+
+def midi_frequency(pitch: int) -> float:
+    """Hz of a MIDI pitch (A4 = 69 = 440 Hz)."""
+    return 440.0 * 2.0 ** ((pitch - 69) / 12)
+
+
+def _best_offset(reference: np.ndarray, signal: np.ndarray, start: int, search: int) -> int:
+    """The ``s`` in ``[start - search, start]`` (clipped to the signal) where
+    ``signal[s : s + len(reference)]`` correlates best with ``reference``."""
+    n = len(reference)
+    lo = max(0, start - search)
+    hi = min(start, len(signal) - n)
+    if hi <= lo or n == 0:
+        return max(0, min(start, len(signal) - n))
+    part = signal[lo : hi + n].astype(np.float64)
+    windows = np.lib.stride_tricks.sliding_window_view(part, n)
+    energy = np.concatenate([[0.0], np.cumsum(part * part)])
+    norms = np.sqrt(energy[n:] - energy[:-n]).clip(min=1e-12)
+    scores = (windows @ reference.astype(np.float64)) / norms  # normalised correlation
+    return lo + int(np.argmax(scores))
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
+def _fade(n: int) -> np.ndarray:
+    """A raised-cosine ramp from 0 to 1 over ``n`` samples, float32[n]."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.float32)
+    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
+
+
+def sustain(note: np.ndarray, length: int, hold: int, fade: int, loop: int,
+            period: int) -> np.ndarray:
+    """The held part of ``note`` extended to ``length`` samples (float32[length]).
+
+    ``note[:hold]`` itself when ``length <= hold``; otherwise the stretch ``[s, hold)`` (about
+    ``loop`` samples, its start chosen within one ``period`` so that what precedes it matches
+    the end of the hold) is repeated as a seamless loop after ``note[:s]``.
+    """
+    if length <= hold:
+        return note[:length].copy()
+    loop = max(min(loop, hold - 2 * fade), fade + 1)
+    if hold - loop < fade or loop <= fade:  # too short a hold to loop: freeze the last sample
+        out = np.empty(length, dtype=np.float32)
+        out[:hold] = note[:hold]
+        out[hold:] = note[hold - 1] if hold > 0 else 0.0
+        return out
+    # the loop's end is cross-faded into note[s - fade : s], which leads into note[s]:
+    # choose s so that note[s - fade : s] resembles note[hold - fade : hold]
+    s = _best_offset(note[hold - fade : hold], note[:hold], hold - loop - fade, period) + fade
+    body = note[s:hold].copy()
+    ramp = _fade(fade)
+    body[-fade:] = body[-fade:] * (1 - ramp) + note[s - fade : s] * ramp
+    reps = math.ceil((length - s) / len(body))
+    return np.concatenate([note[:s], np.tile(body, reps)])[:length].astype(np.float32)
+
+
+def fit_note(note: np.ndarray, duration: int, hold: int, sample_rate: int,
+             pitch: int | None = None) -> np.ndarray:
+    """A generated note played for ``duration`` samples, then released.
+
+    Args:
+        note: float32[T], the generated note (key held ``hold`` samples, then released).
+        duration: samples from note-on to note-off (>= 0).
+        hold: samples the training notes' key was held (``T`` if they had no release).
+        pitch: MIDI pitch, to search the cross-fade alignment over one period (20 ms if None).
+    Returns:
+        float32[duration + T - r]: the played note with its release (r: where the release is
+        read, within one period of ``hold``).
+    """
+    note = np.asarray(note, dtype=np.float32)
+    length = len(note)
+    hold = int(min(max(hold, 1), length))
+    duration = max(int(duration), 0)
+    fade = max(1, int(RELEASE_FADE * sample_rate))
+    period = int(round(sample_rate / midi_frequency(pitch))) if pitch is not None else fade
+    period = max(2, min(period, fade * 4))
+    played = sustain(note, duration + fade, hold, fade, int(LOOP_SECONDS * sample_rate), period)
+    if hold >= length:  # no release in the training notes: fade out at note-off
+        out = played[: duration + fade].copy()
+        out[duration:] *= 1 - _fade(len(out) - duration)
+        return _edges(out, sample_rate)
+    # the release, read from r near hold where it lines up with what is played at note-off
+    ref = played[duration : duration + fade]
+    r = _best_offset(ref, note[: length], hold, period) if len(ref) == fade else hold
+    release = note[r:].copy()
+    level = _rms(played[max(0, duration - fade) : duration + fade])
+    release_level = _rms(note[max(0, r - fade) : r + fade])
+    gain = min(level / release_level, _MAX_RELEASE_GAIN) if release_level > 1e-8 else 1.0
+    release *= gain
+    n = min(fade, len(release))
+    ramp = _fade(n)
+    out = np.concatenate([played[:duration], release])
+    out[duration : duration + n] = played[duration : duration + n] * (1 - ramp) + release[:n] * ramp
+    return _edges(out, sample_rate)
+
+
+def _edges(out: np.ndarray, sample_rate: int) -> np.ndarray:
+    """2 ms fade-in, 10 ms fade-out (in place); returns ``out``."""
+    n_in = min(len(out), max(1, int(_FADE_IN * sample_rate)))
+    out[:n_in] *= _fade(n_in)
+    n_out = min(len(out), max(1, int(_FADE_OUT * sample_rate)))
+    out[len(out) - n_out :] *= _fade(n_out)[::-1]
+    return out

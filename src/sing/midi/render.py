@@ -1,0 +1,288 @@
+"""A MIDI file played by a SING model: plan, generate, mix, write.
+
+1. :func:`plan_render`: each MIDI note becomes a key (instrument or blend, pitch, velocity
+   index): the program's instrument (:mod:`sing.midi.programs`), the model's nearest velocity,
+   the pitch shifted by octaves into the model's range when outside it (with a warning).
+2. :func:`generate_plan`: each distinct key is generated once, in batches, on the fast path
+   (:class:`sing.models.fast.FastSING` on the CPU; the model itself elsewhere).
+3. :func:`mix_plan`: each note is cut or sustained to its length and released
+   (:func:`sing.midi.envelope.fit_note`) and added at its start time.
+4. :func:`finish_mix`: resampled with soxr when another rate is asked for, then normalised to
+   a peak of -1 dBFS (no clipping, whatever the number of voices).
+5. :func:`write_wav`: 16-bit PCM WAV, written atomically (nothing half-written).
+
+:func:`render_file` does all of it for a model file and a MIDI file.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sing.errors import SingError
+from sing.midi.envelope import fit_note
+from sing.midi.programs import program_instruments
+from sing.midi.reader import Score, read_midi
+from sing.models.blend import InstrumentSpec, Weights, blend_embeddings
+
+logger = logging.getLogger(__name__)
+
+#: Peak of the written mix: -1 dBFS.
+TARGET_PEAK = 10 ** (-1 / 20)
+#: Share of a note that the training notes' key was held, when the model does not say.
+DEFAULT_HOLD_FRACTION = 0.75
+
+#: A note to generate: (instrument or blend weights, MIDI pitch, velocity index).
+Key = tuple[Weights, int, int]
+
+
+@dataclass
+class RenderPlan:
+    """What to generate and where each MIDI note goes.
+
+    Attributes:
+        keys: the distinct notes to generate. note_keys: for each of ``score.notes``, the index
+        of its key. hold: samples the training notes' key was held. sample_rate: the model's.
+        shifted: (program, pitch) -> played pitch, for pitches moved by octaves.
+    """
+
+    score: Score
+    keys: list[Key]
+    note_keys: list[int]
+    hold: int
+    sample_rate: int
+    shifted: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+def model_hold(model: torch.nn.Module) -> int:
+    """Samples the model's training notes were held before their release.
+
+    Read from the vocabulary's ``extra["hold"]`` or the recipe's ``"hold"`` (seconds, as
+    ``sing dataset build --hold`` takes it); else ``DEFAULT_HOLD_FRACTION`` of the note
+    (NSynth's 3 s of 4).
+    """
+    vocabulary = model.vocabulary
+    info = getattr(model, "info", None)
+    recipe = info.recipe if info is not None else {}
+    for source in (vocabulary.extra, recipe, recipe.get("data", {}) if recipe else {}):
+        value = source.get("hold") if isinstance(source, Mapping) else None
+        if isinstance(value, int | float) and value > 0:
+            return min(int(round(value * vocabulary.sample_rate)), vocabulary.note_length)
+    return int(DEFAULT_HOLD_FRACTION * vocabulary.note_length)
+
+
+def _nearest_velocity(velocities: tuple[int, ...], velocity: int) -> int:
+    return min(range(len(velocities)), key=lambda i: (abs(velocities[i] - velocity),
+                                                      -velocities[i]))
+
+
+def _fit_pitch(pitch: int, lo: int, hi: int) -> int:
+    while pitch < lo and pitch + 12 <= 127:
+        pitch += 12
+    while pitch > hi and pitch - 12 >= 0:
+        pitch -= 12
+    return pitch
+
+
+def plan_render(
+    model: torch.nn.Module,
+    score: Score,
+    program_map: Mapping[int, InstrumentSpec] | None = None,
+    instrument: InstrumentSpec | None = None,
+    hold: int | None = None,
+) -> RenderPlan:
+    """The distinct notes to generate for ``score`` and each MIDI note's key.
+
+    Raises :class:`SingError` naming the MIDI file when it has no notes, only drums, or a
+    program the model cannot play without ``program_map`` / ``instrument``.
+    """
+    vocabulary = model.vocabulary
+    if not score.notes:
+        if score.drum_notes:
+            raise SingError(f"only drums ({score.drum_notes} notes on channel 10, which SING "
+                            "does not play): nothing to render", score.path)
+        raise SingError("no notes to render", score.path)
+    try:
+        instruments = program_instruments(vocabulary, score.programs, program_map, instrument)
+    except SingError as err:
+        raise SingError(str(err), score.path) from None
+    lo, hi = vocabulary.pitch_min, vocabulary.pitch_max
+    index: dict[Key, int] = {}
+    plan = RenderPlan(score, [], [], hold if hold is not None else model_hold(model),
+                      vocabulary.sample_rate)
+    for note in score.notes:
+        pitch = _fit_pitch(note.pitch, lo, hi)
+        if pitch != note.pitch:
+            plan.shifted[(note.program, note.pitch)] = pitch
+        velocity = _nearest_velocity(vocabulary.velocities, note.velocity)
+        key = (instruments[note.program], pitch, velocity)
+        if key not in index:
+            index[key] = len(plan.keys)
+            plan.keys.append(key)
+        plan.note_keys.append(index[key])
+    if plan.shifted:
+        shown = ", ".join(f"{p}->{q}" for (_, p), q in sorted(plan.shifted.items())[:8])
+        logger.warning("%s: %d pitches outside the model's range %d-%d were moved by octaves "
+                       "(%s%s)", score.path, len(plan.shifted), lo, hi, shown,
+                       ", ..." if len(plan.shifted) > 8 else "")
+    if score.drum_notes:
+        logger.warning("%s: skipped %d drum notes (channel 10)", score.path, score.drum_notes)
+    return plan
+
+
+def generate_plan(
+    model: torch.nn.Module,
+    plan: RenderPlan,
+    batch_size: int = 64,
+    dtype: torch.dtype = torch.float32,
+    progress: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Generate each distinct key once.
+
+    On the CPU the fast path (:class:`sing.models.fast.FastSING`, GEMMs in ``dtype`` from the
+    model's weights) runs; on other devices the model itself, in its own dtype.
+
+    Returns:
+        float32 Tensor[K, T] on the CPU, clamped to [-1, 1] (K = ``len(plan.keys)``).
+    """
+    device = next(model.parameters()).device
+    blends = any(len(w) > 1 for w, _, _ in plan.keys)
+    table = model.generator.instrument_embedding.weight.detach()
+    if device.type == "cpu":
+        from sing.models.fast import fast_generate
+
+        generate = fast_generate(dtype)
+    else:
+        def generate(model, instrument, pitch, velocity, instrument_embedding=None):
+            return model(instrument, pitch, velocity, instrument_embedding=instrument_embedding)
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(plan.keys), batch_size):
+            chunk = plan.keys[i : i + batch_size]
+            instrument = torch.tensor([max(w, key=lambda x: x[1])[0] for w, _, _ in chunk],
+                                      device=device)
+            pitch = torch.tensor([p for _, p, _ in chunk], device=device)
+            velocity = torch.tensor([v for _, _, v in chunk], device=device)
+            embedding = blend_embeddings(table, [w for w, _, _ in chunk]) if blends else None
+            wav = generate(model, instrument, pitch, velocity, instrument_embedding=embedding)
+            out.append(wav.float().clamp(-1, 1).cpu())
+            if progress is not None:
+                progress(len(chunk))
+    return torch.cat(out)
+
+
+def mix_plan(plan: RenderPlan, waves: torch.Tensor) -> np.ndarray:
+    """Every note of the score, fitted to its length and released, added at its start.
+
+    Args:
+        waves: float32 Tensor[K, T], the generated keys (:func:`generate_plan`).
+    Returns:
+        float32 ndarray[N] at ``plan.sample_rate`` (not normalised).
+    """
+    rate = plan.sample_rate
+    notes = waves.numpy()
+    placed = []
+    for note, k in zip(plan.score.notes, plan.note_keys, strict=True):
+        start = int(round(note.start * rate))
+        duration = int(round(note.duration * rate))
+        placed.append((start, fit_note(notes[k], duration, plan.hold, rate, pitch=plan.keys[k][1])))
+    total = max(start + len(wav) for start, wav in placed)
+    total = max(total, int(round(plan.score.length * rate)))
+    mix = np.zeros(total, dtype=np.float32)
+    for start, wav in placed:
+        mix[start : start + len(wav)] += wav
+    return mix
+
+
+def finish_mix(mix: np.ndarray, rate: int, sample_rate: int | None = None,
+               peak: float = TARGET_PEAK) -> tuple[np.ndarray, int]:
+    """Resample (soxr, high quality) to ``sample_rate`` if given, then scale to ``peak``.
+
+    Returns:
+        (float32 ndarray[N'] with max |x| = ``peak`` (or all zeros), the sample rate).
+    """
+    out_rate = int(sample_rate or rate)
+    if out_rate != rate:
+        import soxr
+
+        mix = soxr.resample(mix.astype(np.float32), rate, out_rate, quality="HQ")
+    top = float(np.abs(mix).max()) if len(mix) else 0.0
+    if top > 0:
+        mix = mix * (peak / top)
+    return mix.astype(np.float32), out_rate
+
+
+def check_output(path: str | Path) -> Path:
+    """Refuse, before any work, an output that cannot be written (one :class:`SingError`)."""
+    path = Path(path)
+    if path.is_dir():
+        raise SingError("is a folder; give a .wav file name", path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise SingError("cannot write: its folder does not exist", path)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise SingError("cannot write: permission denied", path)
+    return path
+
+
+def write_wav(path: str | Path, mix: np.ndarray, sample_rate: int) -> Path:
+    """Write ``mix`` (float32[N] in [-1, 1]) as a mono 16-bit PCM WAV, atomically."""
+    import soundfile as sf
+
+    from sing.utils.atomic import atomic_write_bytes
+
+    pcm = np.clip(np.round(np.asarray(mix, dtype=np.float64) * 32767), -32767, 32767)
+    buffer = io.BytesIO()
+    sf.write(buffer, pcm.astype(np.int16), sample_rate, subtype="PCM_16", format="WAV")
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
+def render_score(
+    model: torch.nn.Module,
+    score: Score,
+    sample_rate: int | None = None,
+    program_map: Mapping[int, InstrumentSpec] | None = None,
+    instrument: InstrumentSpec | None = None,
+    batch_size: int = 64,
+    dtype: torch.dtype = torch.float32,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Plan, generate, mix and finish: (float32 ndarray[N] peak-safe, sample rate)."""
+    plan = plan_render(model, score, program_map, instrument)
+    waves = generate_plan(model, plan, batch_size=batch_size, dtype=dtype, progress=progress)
+    return finish_mix(mix_plan(plan, waves), plan.sample_rate, sample_rate)
+
+
+def render_file(
+    model_path: str | Path | None,
+    midi_path: str | Path,
+    out_wav: str | Path,
+    sample_rate: int | None = None,
+    program_map: Mapping[int, InstrumentSpec] | None = None,
+    instrument: InstrumentSpec | None = None,
+    device: str | torch.device = "cpu",
+    batch_size: int = 64,
+    dtype: torch.dtype = torch.float32,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Render ``midi_path`` with the model file ``model_path`` (None: the shipped model) to a
+    16-bit WAV ``out_wav``; returns ``out_wav``. Errors are one-line :class:`SingError`."""
+    from sing.models.io import load_model
+    from sing.pretrained import resolve_model_path
+
+    out_wav = check_output(out_wav)
+    score = read_midi(midi_path)
+    model, info = load_model(resolve_model_path(model_path), device=device, kind="sing")
+    model.info = info
+    mix, rate = render_score(model, score, sample_rate, program_map, instrument, batch_size,
+                             dtype, progress)
+    return write_wav(out_wav, mix, rate)
+
