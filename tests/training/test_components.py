@@ -53,7 +53,7 @@ def test_checkpoint_refuses_pickled_code(tmp_path):
     path = tmp_path / "evil.pt"
     # an arbitrary class instance: loading with weights_only must refuse to build it
     torch.save({"format": 1, "x": fractions.Fraction(1, 3)}, path)
-    with pytest.raises(SingError, match="not a readable sing checkpoint"):
+    with pytest.raises(SingError, match=r"damaged or not a sing checkpoint \(it cannot be read"):
         load_checkpoint(path)
 
 

@@ -51,7 +51,7 @@ def check_dataset(root: str | Path, progress: bool = True) -> CheckReport:
 
     from sing.data import cache as cache_mod
     from sing.data.schema import load_examples
-    from sing.data.split import SPLIT_FILE, load_split
+    from sing.data.split import SPLIT_FILE, load_split, split_problems
     from sing.data.wav import read_wav
 
     root = Path(root)
@@ -107,28 +107,9 @@ def check_dataset(root: str | Path, progress: bool = True) -> CheckReport:
         try:
             splits = load_split(root)
             report.split = {k: len(v) for k, v in splits.items()}
-            seen: dict[str, str] = {}
-            pairs: dict[tuple[str, str], str] = {}
-            for split, names in splits.items():
-                for n in names:
-                    if n not in examples:
-                        report.problems.append(
-                            f"{root / SPLIT_FILE}: '{n}' ({split}) is not in examples.json"
-                        )
-                        continue
-                    if n in seen:
-                        report.problems.append(
-                            f"{root / SPLIT_FILE}: '{n}' is in both {seen[n]} and {split}"
-                        )
-                    seen[n] = split
-                    pair = tuple(n.rsplit("-", 1)[0].rsplit("-", 1))
-                    other = pairs.setdefault(pair, split)
-                    if other != split:
-                        report.problems.append(
-                            f"{root / SPLIT_FILE}: pitch {pair[1]} of {pair[0]} is in both "
-                            f"{other} and {split}"
-                        )
-            missing = len(examples) - len(seen)
+            report.problems.extend(split_problems(splits, examples, root / SPLIT_FILE))
+            placed = {n for names in splits.values() for n in names if n in examples}
+            missing = len(examples) - len(placed)
             if missing:
                 report.problems.append(
                     f"{root / SPLIT_FILE}: {missing} note(s) of examples.json are in no split"

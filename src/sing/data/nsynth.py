@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from sing.data import cache as cache_mod
 from sing.data.schema import load_examples
-from sing.data.split import SPLIT_NAMES, load_split
+from sing.data.split import SPLIT_NAMES, load_checked_split
 from sing.data.vocabulary import NSYNTH_FAMILIES, Vocabulary
 from sing.data.wav import read_wav
 from sing.errors import SingError
@@ -65,14 +65,7 @@ class NSynthDataset(Dataset):
         if split is None:
             names = all_names
         elif split in SPLIT_NAMES:
-            names = sorted(load_split(self.root)[split])
-            unknown = [n for n in names if n not in self.examples]
-            if unknown:
-                raise SingError(
-                    f"split '{split}' names {len(unknown)} note(s) missing from examples.json "
-                    f"(e.g. {unknown[0]}); remake it with `sing dataset split --force`",
-                    self.root / "split.json",
-                )
+            names = sorted(load_checked_split(self.root, self.examples)[split])
         else:
             raise SingError(f"unknown split '{split}' (expected one of {', '.join(SPLIT_NAMES)})")
         self.names: list[str] = names

@@ -17,6 +17,7 @@ import json
 import logging
 import zlib
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,44 @@ def load_split(root: str | Path) -> dict[str, list[str]]:
     ):
         raise SingError("not a split file (expected 'splits' with train, valid, test lists)", path)
     return {s: list(splits[s]) for s in SPLIT_NAMES}
+
+
+def split_problems(splits: dict[str, list[str]], known: Collection[str],
+                   path: str | Path) -> list[str]:
+    """Every problem of ``splits`` (from ``path``) against ``known``, the folder's note names:
+    a note that is not in the folder, a note in two sets, an (instrument, pitch) pair in two
+    sets (held-out pitches leak into training). One line each, naming ``path``; notes in no
+    set are not a problem here."""
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    pairs: dict[tuple[str, ...], str] = {}
+    for split, names in splits.items():
+        for n in names:
+            if n not in known:
+                problems.append(f"{path}: '{n}' ({split}) is not in examples.json")
+                continue
+            if n in seen:
+                problems.append(f"{path}: '{n}' is in both {seen[n]} and {split}")
+            seen[n] = split
+            pair = tuple(n.rsplit("-", 1)[0].rsplit("-", 1))
+            other = pairs.setdefault(pair, split)
+            if other != split:
+                problems.append(f"{path}: pitch {pair[-1]} of {pair[0]} is in both "
+                                f"{other} and {split}")
+    return problems
+
+
+def load_checked_split(root: str | Path, known: Collection[str]) -> dict[str, list[str]]:
+    """:func:`load_split`, refused with one line when :func:`split_problems` finds any: a split
+    that leaks notes between train, valid and test must not be trained or evaluated on."""
+    splits = load_split(root)
+    path = Path(root) / SPLIT_FILE
+    problems = split_problems(splits, known, path)
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise SingError(
+            f"{problems[0].split(': ', 1)[1]}{more}: a split must not leak notes between "
+            f"train, valid and test; see `sing dataset check {Path(root)}`, or remake it with "
+            "`sing dataset split --force`", path,
+        )
+    return splits

@@ -10,6 +10,9 @@ The file holds the weights (float32 unless saved otherwise) and, in the safetens
     vocabulary      Vocabulary JSON (instrument names, ids, families, velocities, pitch range,
                     sample rate, note length)
     recipe          JSON of how it was trained (free form: stage, epochs, losses, ...)
+    training_data   (files written by ``sing train``) JSON of the data it was trained on:
+                    fingerprint of the split's train notes and note length, counts
+                    (:func:`sing.data.fingerprint.training_data`)
 
 The header is checked by hand before safetensors reads the tensors, so a truncated, foreign or
 newer file gives one :class:`~sing.errors.SingError` line naming the file.
@@ -53,6 +56,7 @@ class ModelInfo:
     config: SingConfig
     vocabulary: Vocabulary
     recipe: dict[str, Any] = field(default_factory=dict)
+    training_data: dict[str, Any] | None = None
     format_version: int = FORMAT_VERSION
     num_parameters: int = 0
     size_bytes: int = 0
@@ -69,10 +73,12 @@ def save_model(
     model: nn.Module,
     vocabulary: Vocabulary | None = None,
     recipe: dict[str, Any] | None = None,
+    training_data: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (SING or Autoencoder) to one safetensors file, atomically.
 
-    ``vocabulary`` defaults to ``model.vocabulary``. Returns the path written.
+    ``vocabulary`` defaults to ``model.vocabulary``; ``training_data`` records the data it
+    was trained on (:func:`sing.data.fingerprint.training_data`). Returns the path written.
     """
     from safetensors.torch import save
 
@@ -113,6 +119,8 @@ def save_model(
         "vocabulary": vocabulary.to_json(),
         "recipe": json.dumps(recipe or {}, sort_keys=True, default=str),
     }
+    if training_data is not None:
+        metadata["training_data"] = json.dumps(training_data, sort_keys=True)
     atomic_write_bytes(path, save(tensors, metadata=metadata))
     logger.info("wrote %s (%s, %d parameters)", path, kind, num_parameters(model))
     return path
@@ -193,6 +201,13 @@ def read_info(path: str | Path) -> ModelInfo:
         config = SingConfig.from_json(meta.get("config", ""))
         vocabulary = Vocabulary.from_json(meta.get("vocabulary", ""))
         recipe = json.loads(meta.get("recipe", "{}"))
+        training_data = json.loads(meta["training_data"]) if "training_data" in meta else None
+        if training_data is not None and not (
+            isinstance(training_data, dict)
+            and isinstance(training_data.get("fingerprint"), str)
+            and isinstance(training_data.get("note_length"), int)
+        ):
+            raise ValueError("bad training_data")
     except (SingError, ValueError) as err:
         raise SingError(f"corrupt model metadata ({err})", path) from None
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
@@ -203,6 +218,7 @@ def read_info(path: str | Path) -> ModelInfo:
         config=config,
         vocabulary=vocabulary,
         recipe=recipe if isinstance(recipe, dict) else {"recipe": recipe},
+        training_data=training_data,
         format_version=version,
         num_parameters=sum(_numel(v) for v in tensors.values()),
         size_bytes=size,

@@ -32,6 +32,7 @@ from sing.training import distributed as dist_
 from sing.training.checkpoint import (
     capture_rng_state,
     check_signature,
+    damaged_checkpoint,
     load_checkpoint,
     restore_rng_state,
     save_checkpoint,
@@ -125,7 +126,8 @@ class Trainer:
         self.model_config = SingConfig.for_vocabulary(
             self.vocabulary, config.preset, time_embedding=config.time_embedding)
         self.signature = {**config.signature(), "model": self.model_config.to_json(),
-                          "train_notes": len(self.train_set)}
+                          "train_notes": len(self.train_set),
+                          "data": self.training_data["fingerprint"]}
         _seed_everything(config.seed)
         self.autoencoder = Autoencoder(self.model_config, self.vocabulary).to(device)
         self.sing = SING(self.model_config, self.vocabulary).to(device)
@@ -141,7 +143,12 @@ class Trainer:
         self.epochs_run = 0
         records: list[dict[str, Any]] = []
         if self.ckpt_path.exists():
-            records = self._restore(load_checkpoint(self.ckpt_path))
+            state = load_checkpoint(self.ckpt_path)
+            try:
+                records = self._restore(state)
+            except (KeyError, TypeError, ValueError, RuntimeError, IndexError,
+                    AttributeError) as err:  # loaded, but not the layout of our checkpoints
+                raise damaged_checkpoint(self.ckpt_path, err) from None
         else:
             if config.resume:
                 raise SingError("--resume: no checkpoint to resume from", self.ckpt_path)
@@ -152,6 +159,7 @@ class Trainer:
 
     # -- setup ------------------------------------------------------------------------------
     def _load_data(self):
+        from sing.data.fingerprint import training_data
         from sing.data.nsynth import NoteSubset, NSynthDataset
 
         data = self.config.data
@@ -161,6 +169,8 @@ class Trainer:
         sets = []
         for offset, split in enumerate(("train", "valid", "test")):
             ds = NSynthDataset(data, split=split)
+            if split == "train":  # recorded in the model files and checkpoints
+                self.training_data = training_data(data, ds.names, ds.vocabulary.note_length)
             if self.config.max_notes is not None and len(ds) > self.config.max_notes:
                 keep = sorted(epoch_order(len(ds), self.config.seed, -1 - offset)
                               [: self.config.max_notes])
@@ -262,7 +272,8 @@ class Trainer:
 
         path = self.out / name
         if self.info.is_main:
-            save_model(path, model, self.vocabulary, self.config.recipe())
+            save_model(path, model, self.vocabulary, self.config.recipe(),
+                       training_data=self.training_data)
         return path
 
     # -- the run ------------------------------------------------------------------------------
