@@ -3,10 +3,11 @@
 Models trained on our FluidR3 sets name their instruments ``<family>_<source>_<program:03d>``
 (:func:`sing.data.gm.instrument_str`): a program plays the instrument of that name. When such
 a General MIDI model lacks a program, the nearest program of the same family that it has
-plays it (with a warning). Any other model (NSynth's names) needs to be told:
-``--instrument`` (one instrument or blend for every program) or ``--program-map``
-(``PROGRAM=INSTRUMENT`` items, a program range ``0-7=...`` allowed, the instrument possibly a
-blend ``a:0.7,b:0.3``); a program left unmapped there is an error naming it.
+plays it, or when it has none of that family, its nearest program (with a warning). Any other
+model (NSynth's names) needs to be told: ``--instrument`` (one instrument or blend for every
+program) or ``--program-map`` (``PROGRAM=INSTRUMENT`` items, a program range ``0-7=...``
+allowed, the instrument possibly a blend ``a:0.7,b:0.3``); a program left unmapped there is an
+error naming it.
 """
 
 from __future__ import annotations
@@ -51,17 +52,15 @@ def is_gm_vocabulary(vocabulary: Vocabulary) -> bool:
     return vocabulary.num_instruments > 0 and all(n in names for n in vocabulary.instruments)
 
 
-def _gm_instrument(vocabulary: Vocabulary, program: int) -> tuple[int, int] | None:
+def _gm_instrument(vocabulary: Vocabulary, program: int) -> tuple[int, int]:
     """(model index, program used) for ``program`` in a GM vocabulary: itself, else the
-    nearest program of the same family; None if the family is missing too."""
+    nearest program of the same family, else the nearest program."""
     by_program = {p: vocabulary.instruments.index(instrument_str(p)) for p in range(128)
                   if instrument_str(p) in vocabulary.instruments}
     if program in by_program:
         return by_program[program], program
     family = GM_PROGRAMS[program].family
-    same = [p for p in by_program if GM_PROGRAMS[p].family == family]
-    if not same:
-        return None
+    same = [p for p in by_program if GM_PROGRAMS[p].family == family] or list(by_program)
     nearest = min(same, key=lambda p: (abs(p - program), p))
     return by_program[nearest], nearest
 
@@ -91,14 +90,7 @@ def program_instruments(
         elif program in program_map:
             out[program] = resolve_instrument(vocabulary, program_map[program])
         elif gm:
-            found = _gm_instrument(vocabulary, program)
-            if found is None:
-                raise SingError(
-                    f"program {program} ({name}) has no instrument of its family "
-                    f"({GM_PROGRAMS[program].family}) in this model: pass "
-                    f"--program-map {program}=INSTRUMENT or --instrument INSTRUMENT"
-                )
-            index, used = found
+            index, used = _gm_instrument(vocabulary, program)
             if used != program:
                 logger.warning("program %d (%s) is not in this model: %s plays it",
                                program, name, vocabulary.instruments[index])
