@@ -2,8 +2,9 @@
 
 The page holds the metrics table; for a choice of held-out notes, the ground truth, SING and
 the resample reference side by side, each with an audio player and its log-spectrogram; the
-training curves; the t-SNE map of the learned instrument embeddings coloured by family; and
-"new instruments": notes generated from embeddings interpolated between two instruments.
+training curves; the t-SNE map of the learned instrument embeddings coloured by family;
+"new instruments": notes generated from embeddings interpolated between two instruments; and,
+optionally, a piece of music rendered from a MIDI file (``sing render``) with a player.
 Every image and sound is embedded as a ``data:`` URI, so the page works offline and by e-mail;
 the sounds are also written as WAV files in ``audio/`` beside it.
 """
@@ -151,22 +152,30 @@ def write_report(
     title: str = "SING: listening report",
     notes: str = "",
     device: str | torch.device = "cpu",
+    piece: str | Path | None = None,
+    piece_title: str = "",
 ) -> Path:
     """Write the report folder ``out`` (atomically) and return the path of its index.html.
 
     ``evaluation`` is a :class:`sing.evaluation.evaluator.Evaluation` whose ``audio`` holds the
     held-out notes to show; ``model``/``vocabulary`` (a SING) give the t-SNE map and the new
     instruments; ``run_dir`` (one run folder or several) gives the training curves
-    (``metrics.jsonl``).
+    (``metrics.jsonl``). ``piece`` (a WAV file, e.g. from :func:`sing.midi.render.render_file`)
+    adds a "Music" section with a player, titled ``piece_title``.
     """
     from sing.data.vocabulary import parse_note_name
 
     out = Path(out)
     sections: list[str] = []
+    music = _piece_section(Path(piece), piece_title) if piece is not None else None
     with atomic_directory(out) as tmp:
         tmp.chmod(0o755)  # a report is for reading (the temporary folder starts private)
         audio_dir = tmp / "audio"
         audio_dir.mkdir()
+        if music is not None:
+            section, data = music
+            (audio_dir / "piece.wav").write_bytes(data)
+            sections.append(section)
         meta = evaluation.results.get("meta", {})
         sections.append("<h2>Metrics</h2>")
         if meta:
@@ -220,6 +229,34 @@ def write_report(
         )
         (tmp / "index.html").write_text(page, encoding="utf-8")
     return out / "index.html"
+
+
+def _piece_section(path: Path, title: str) -> tuple[str, bytes]:
+    """The "Music" section for the WAV file ``path`` and its bytes (checked to be a WAV)."""
+    import io
+
+    import soundfile as sf
+
+    from sing.errors import SingError, describe_os_error
+
+    try:
+        data = path.read_bytes()
+        info = sf.info(io.BytesIO(data))
+    except OSError as err:
+        raise SingError(describe_os_error(err, path).split(": ", 1)[-1], path) from None
+    except (RuntimeError, sf.LibsndfileError):
+        raise SingError("not a WAV file (the report's piece)", path) from None
+    if info.format != "WAV":
+        raise SingError(f"not a WAV file ({info.format}; the report's piece)", path)
+    label = html.escape(title or path.stem)
+    section = (
+        f"<h2>Music</h2><p>{label}: {info.duration:.1f} s rendered by the model from a MIDI "
+        "file (<code>sing render</code>), each distinct note generated once.</p>"
+        f'<div class="cell piece"><h4>{label}</h4>'
+        f'<audio controls preload="metadata" style="width:600px" '
+        f'src="{data_uri(data, "audio/wav")}"></audio></div>'
+    )
+    return section, data
 
 
 def _embedding_sections(
