@@ -165,12 +165,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     import soundfile as sf
     import torch
-    from tqdm import tqdm
 
     from sing import api
     from sing.errors import SingError
     from sing.utils.atomic import atomic_write_bytes
     from sing.utils.device import resolve_device
+    from sing.utils.progress import progress_bar
 
     if args.batch_size < 1:
         raise SingError(f"--batch-size must be >= 1, not {args.batch_size}")
@@ -202,7 +202,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         generate = None
     notes = api.resolve_notes(model.vocabulary, specs)
     rate = model.vocabulary.sample_rate
-    with tqdm(total=len(notes), unit="note", desc="generate", disable=None) as bar:
+    with progress_bar(total=len(notes), unit="note", desc="generate", disable=None) as bar:
         for i in range(0, len(notes), args.batch_size):
             chunk = notes[i : i + args.batch_size]
             wavs = api.generate_indices(

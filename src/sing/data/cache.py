@@ -106,10 +106,9 @@ def build_cache(root: str | Path, progress: bool = True) -> Path:
 
     Returns the cache folder. Raises :class:`SingError` on the first bad file.
     """
-    from tqdm import tqdm
-
     from sing.data.schema import load_examples
     from sing.data.wav import read_wav
+    from sing.utils.progress import progress_bar
 
     root = Path(root)
     examples, _ = load_examples(root / "examples.json")
@@ -123,7 +122,8 @@ def build_cache(root: str | Path, progress: bool = True) -> Path:
         audio = np.lib.format.open_memmap(
             tmp / "audio.npy", mode="w+", dtype=np.int16, shape=(len(names), length)
         )
-        for i, name in enumerate(tqdm(names, unit="note", desc="caching", disable=not progress)):
+        for i, name in enumerate(progress_bar(names, unit="note", desc="caching",
+                                                disable=not progress)):
             audio[i] = read_wav(root / "audio" / f"{name}.wav", sample_rate, length)
         audio.flush()
         del audio

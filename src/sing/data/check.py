@@ -47,12 +47,11 @@ def check_dataset(root: str | Path, progress: bool = True) -> CheckReport:
     """Check a jsonwav folder: ``examples.json`` schema, every WAV (present, readable, mono
     16-bit PCM, the note's sample rate, one common length), stray WAVs, the split file and the
     cache. Returns a :class:`CheckReport` listing every problem found."""
-    from tqdm import tqdm
-
     from sing.data import cache as cache_mod
     from sing.data.schema import load_examples
     from sing.data.split import SPLIT_FILE, load_split, split_problems
     from sing.data.wav import read_wav
+    from sing.utils.progress import progress_bar
 
     root = Path(root)
     report = CheckReport(root)
@@ -78,7 +77,7 @@ def check_dataset(root: str | Path, progress: bool = True) -> CheckReport:
         return report
     lengths: Counter[int] = Counter()
     length_of: dict[str, int] = {}
-    for name in tqdm(sorted(examples), unit="note", desc="checking", disable=not progress):
+    for name in progress_bar(sorted(examples), unit="note", desc="checking", disable=not progress):
         meta = examples[name]
         rate = meta.get("sample_rate") if isinstance(meta, dict) else None
         try:

@@ -353,7 +353,7 @@ def build_dataset(
 
     Returns the build summary (the content of ``build.json``).
     """
-    from tqdm import tqdm
+    from sing.utils.progress import progress_bar
 
     out = Path(out)
     programs = tuple(sorted(set(int(p) for p in programs)))
@@ -398,7 +398,7 @@ def build_dataset(
     with atomic_directory(out) as tmp:
         audio = tmp / "audio"
         audio.mkdir()
-        bar = tqdm(total=total, unit="note", desc="rendering", disable=not progress)
+        bar = progress_bar(total=total, unit="note", desc="rendering", disable=not progress)
         if jobs == 1:
             with FluidRenderer(path, sample_rate) as renderer:
                 for program in programs:

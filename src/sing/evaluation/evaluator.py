@@ -47,6 +47,10 @@ def is_autoencoder(model: torch.nn.Module) -> bool:
 
 def select_notes(count: int, limit: int | None, seed: int = 0) -> list[int]:
     """Indices of at most ``limit`` of ``count`` notes: a seeded random choice, in order."""
+    if limit is not None and limit < 0:
+        from sing.errors import SingError
+
+        raise SingError(f"--limit must be 0 or more notes, not {limit}")
     if limit is None or limit >= count:
         return list(range(count))
     rng = np.random.default_rng(seed)
@@ -82,7 +86,7 @@ def evaluate_model(
     no resample row). ``limit`` evaluates a seeded random subset of that many notes.
     ``keep_audio`` names notes whose generated audio is returned (for the report).
     """
-    from tqdm import tqdm
+    from sing.utils.progress import progress_bar
 
     device = torch.device(device)
     model = model.to(device).eval()
@@ -97,9 +101,16 @@ def evaluate_model(
         instrument_map, velocity_map = symbol_maps(model, vocab, getattr(dataset, "root", None))
     keep = set(keep_audio)
     indices = select_notes(len(dataset), limit)
+    if not indices:
+        from sing.errors import SingError
+
+        root = getattr(dataset, "root", None)
+        why = "--limit is 0" if limit == 0 else "the split has no notes"
+        raise SingError(f"nothing to evaluate: {why}",
+                        None if root is None or limit == 0 else root / "split.json")
     records: list[NoteRecord] = []
     audio: dict[str, dict[str, np.ndarray]] = {}
-    bar = tqdm(total=len(indices), desc="evaluate", unit="note", disable=not progress)
+    bar = progress_bar(total=len(indices), desc="evaluate", unit="note", disable=not progress)
     for start in range(0, len(indices), batch_size):
         items = [dataset[i] for i in indices[start : start + batch_size]]
         target = torch.stack([it["wav"] for it in items]).to(torch.float32)

@@ -81,7 +81,7 @@ def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: 
     Returns:
         The cache, reused as it is when its fingerprint matches.
     """
-    from tqdm import tqdm
+    from sing.utils.progress import progress_bar
 
     folder = Path(folder)
     names = list(dataset.names)
@@ -98,7 +98,7 @@ def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: 
     with atomic_directory(folder) as tmp:
         frames = None
         symbols = np.zeros((n, 3), dtype=np.int64)
-        bar = tqdm(total=n, desc="encode train set (stage 2 targets)", unit="note",
+        bar = progress_bar(total=n, desc="encode train set (stage 2 targets)", unit="note",
                    disable=not progress, leave=False)
         for lo in range(0, n, batch_size):
             items = [dataset[i] for i in range(lo, min(lo + batch_size, n))]

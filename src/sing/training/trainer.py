@@ -390,13 +390,13 @@ class Trainer:
 
     def _train_epoch(self, stage: str, model: nn.Module, optimizer: torch.optim.Optimizer,
                      cache, epochs: int) -> None:
-        from tqdm import tqdm
+        from sing.utils.progress import progress_bar
 
         cfg, info = self.config, self.info
         sampler = ResumableBatchSampler(self.order, cfg.batch_size, info.rank, info.world_size,
                                         start=self.step)
         total = num_batches(len(self.order), cfg.batch_size, info.world_size)
-        bar = tqdm(total=total, initial=self.step, disable=not self.progress, unit="batch",
+        bar = progress_bar(total=total, initial=self.step, disable=not self.progress, unit="batch",
                    desc=f"{stage} epoch {self.epoch + 1}/{epochs}", dynamic_ncols=True)
         started, notes_done = time.monotonic(), 0
         for batch in self._batches(stage, sampler, cache):
@@ -411,8 +411,8 @@ class Trainer:
             self.step += 1
             notes_done += n_global
             rate = notes_done / max(time.monotonic() - started, 1e-9)
+            bar.set_postfix(loss=f"{loss:.4g}", notes_s=f"{rate:.1f}", refresh=False)
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4g}", notes_s=f"{rate:.1f}")
             self._maybe_checkpoint(optimizer)
         bar.close()
         self.last_rate = notes_done / max(time.monotonic() - started, 1e-9)

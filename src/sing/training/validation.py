@@ -73,9 +73,8 @@ def loss_sums(model: nn.Module, dataset, indices: Sequence[int], batch_size: int
         Tensor[5] float64: the sums of :data:`METRICS` and the number of notes (so that
         ranks can add their shards before dividing).
     """
-    from tqdm import tqdm
-
     from sing.data.nsynth import collate_notes
+    from sing.utils.progress import progress_bar
 
     sums = torch.zeros(len(METRICS) + 1, dtype=torch.float64)
     was_training = model.training
@@ -83,7 +82,8 @@ def loss_sums(model: nn.Module, dataset, indices: Sequence[int], batch_size: int
     indices = list(indices)
     batches = [indices[i:i + batch_size] for i in range(0, len(indices), batch_size)]
     try:
-        for chunk in tqdm(batches, desc=desc, disable=not progress, leave=False, unit="batch"):
+        for chunk in progress_bar(batches, desc=desc, disable=not progress, leave=False,
+                                  unit="batch"):
             batch = collate_notes(get_items(dataset, chunk))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 out, target = model_output(model, batch, device)
