@@ -120,6 +120,10 @@ def test_evaluate_errors_are_one_line(quick_demo: Path, tmp_path: Path,
     assert main(["evaluate", "--model", str(quick_demo / "run-quick" / "model.safetensors"),
                  "--data", str(other)]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "it was trained on another data set or split" in err  # refused first
+    assert main(["evaluate", "--model", str(quick_demo / "run-quick" / "model.safetensors"),
+                 "--data", str(other), "--allow-other-data"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "was not trained on instrument" in err and str(other) in err
 
 

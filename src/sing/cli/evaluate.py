@@ -10,6 +10,9 @@ from sing.cli.validate import BATCH_SIZE, COUNT, LEARNING_RATE, POSITIVE_COUNT, 
 
 logger = logging.getLogger(__name__)
 
+ALLOW_HELP = ("score the model even if it was trained on another data set or split, or makes "
+              "notes of another length (the scores are then not held out; warned about)")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Register this module's sub-commands on the `sing` parser."""
@@ -29,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-resample", action="store_true", help="skip the resample reference")
     p.add_argument("--batch-size", type=BATCH_SIZE, default=8)
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    p.add_argument("--allow-other-data", action="store_true", help=ALLOW_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -49,6 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-family", type=integer(0, 1000), default=1,
                    help="held-out notes shown per family")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--allow-other-data", action="store_true", help=ALLOW_HELP)
     p.add_argument("--check", action="store_true",
                    help="open the report in headless Chromium and check that everything loads")
     p.set_defaults(func=cmd_report)
@@ -111,6 +116,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """`sing evaluate`: metrics of a model on a split, with the two references."""
     from sing.data.nsynth import NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
+    from sing.evaluation.provenance import check_evaluation_data
     from sing.evaluation.tables import results_markdown, write_results
     from sing.models.io import load_model
     from sing.utils.device import resolve_device
@@ -119,6 +125,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     model, info = load_model(args.model, device=device)
     dataset = NSynthDataset(args.data, split=args.split)
+    check_evaluation_data(info, dataset, args.split, args.allow_other_data)
     reference = None if args.no_resample else NSynthDataset(args.data, split="train")
     evaluation = evaluate_model(
         model, dataset, reference, device=device, batch_size=args.batch_size,
@@ -146,6 +153,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     index = report_for_run(
         run=args.run, model_path=args.model, data=args.data, out=args.out, split=args.split,
         limit=args.limit, per_family=args.per_family, device=device, check=args.check,
+        allow_other_data=args.allow_other_data,
     )
     print(f"report: {index}")
     return 0

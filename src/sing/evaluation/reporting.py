@@ -56,6 +56,7 @@ def report_for_run(
     notes: str = "",
     progress: bool = True,
     extra_runs: tuple[Path, ...] = (),
+    allow_other_data: bool = False,
 ) -> Path:
     """Evaluate and write the report folder; returns the path of its ``index.html``.
 
@@ -64,9 +65,12 @@ def report_for_run(
     add their training curves (e.g. a separate autoencoder run). Also writes
     ``metrics.json`` and ``metrics.md`` in the report folder. With ``check`` the page is opened
     in headless Chromium and any missing source or console error raises :class:`SingError`.
+    A model trained on other data is refused unless ``allow_other_data``
+    (:func:`sing.evaluation.provenance.check_evaluation_data`).
     """
     from sing.data.nsynth import NoteSubset, NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
+    from sing.evaluation.provenance import check_evaluation_data
     from sing.evaluation.report import choose_showcase, write_report
     from sing.evaluation.tables import write_results
     from sing.models.io import load_model
@@ -88,7 +92,9 @@ def report_for_run(
     out = out or ((run / "report") if run is not None else Path("report"))
     dataset = NSynthDataset(data, split=split)
     if len(dataset) == 0:
-        raise SingError(f"the {split} split has no notes", data)
+        raise SingError(f"nothing to evaluate: the {split} split has no notes",
+                        data / "split.json")
+    check_evaluation_data(info, dataset, split, allow_other_data)
     reference = NSynthDataset(data, split="train")
     showcase = choose_showcase(dataset, per_family=per_family)
     evaluation = evaluate_model(model, dataset, reference, device=device, limit=limit,
