@@ -33,6 +33,10 @@ def describe_os_error(err: OSError, path: str | Path | None = None) -> str:
         what = "read-only file system"
     elif err.errno == errno.ENOENT:
         what = "no such file or directory"
+    elif err.errno == errno.ENOTDIR:
+        what = "a part of the path is a file, not a folder"
+    elif err.errno == errno.EFBIG:
+        what = "file too large (file system or process limit)"
     else:
         what = err.strerror or str(err)
     return f"{target}: {what}" if target else what

@@ -156,3 +156,16 @@ def test_model_without_training_record_is_scored_with_a_warning(gm_dataset, tmp_
     model = _model_file(tmp_path / "old.safetensors", gm_dataset, record=False)
     assert _evaluate(model, gm_dataset, "--limit", "1") == 0
     assert "does not record its training data" in caplog.text
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_out_under_a_file_is_refused_before_any_work(model_file, gm_dataset, tmp_path, capsys,
+                                                     command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    out = blocker / "results" / "m.json"
+    argv = [command, "--model", str(model_file), "--data", str(gm_dataset), "--out", str(out)]
+    assert main(argv) == 2
+    needed = out.parent if command == "evaluate" else out
+    assert _one_line(capsys) == (
+        f"sing: error: {blocker}: is a file, not a folder (needed for {needed})")

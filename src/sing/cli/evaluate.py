@@ -119,9 +119,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sing.evaluation.provenance import check_evaluation_data
     from sing.evaluation.tables import results_markdown, write_results
     from sing.models.io import load_model
+    from sing.utils.atomic import check_folder_path
     from sing.utils.device import resolve_device
 
     device = str(resolve_device(args.device))
+    if args.out is not None:
+        check_folder_path(args.out.parent)
 
     model, info = load_model(args.model, device=device)
     dataset = NSynthDataset(args.data, split=args.split)
@@ -146,9 +149,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """`sing report`: the listening report of a run or a model."""
     from sing.evaluation.reporting import report_for_run
+    from sing.utils.atomic import check_folder_path
     from sing.utils.device import resolve_device
 
     device = str(resolve_device(args.device))
+    if args.out is not None:
+        check_folder_path(args.out)
 
     index = report_for_run(
         run=args.run, model_path=args.model, data=args.data, out=args.out, split=args.split,

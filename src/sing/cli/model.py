@@ -143,22 +143,6 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_list(path: Path) -> list[str]:
-    from sing.errors import SingError, describe_os_error
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise SingError("not a text file of note names", path) from None
-    except OSError as err:
-        raise SingError(describe_os_error(err, path).split(": ", 1)[-1], path) from None
-    names = [line.strip() for line in text.splitlines()]
-    names = [n for n in names if n and not n.startswith("#")]
-    if not names:
-        raise SingError("no note names in the list", path)
-    return names
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     """``sing generate --model FILE NOTE... | --instrument I --pitch P | --list FILE``."""
     import io
@@ -168,22 +152,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from sing import api
     from sing.errors import SingError
-    from sing.utils.atomic import atomic_write_bytes
+    from sing.utils.atomic import atomic_write_bytes, check_folder_path
     from sing.utils.device import resolve_device
     from sing.utils.progress import progress_bar
+    from sing.utils.textlist import read_entries, resolve_entries
 
     if args.batch_size < 1:
         raise SingError(f"--batch-size must be >= 1, not {args.batch_size}")
+    check_folder_path(args.out)
     specs: list = list(args.notes)
-    if args.list is not None:
-        specs += _read_list(args.list)
+    listed = read_entries(args.list) if args.list is not None else []  # errors say FILE:LINE
     if args.instrument is not None:
         if args.pitch is None:
             raise SingError("--instrument needs --pitch (and optionally --velocity)")
         specs.append((args.instrument, args.pitch, args.velocity))
     elif args.pitch is not None:
         raise SingError("--pitch needs --instrument")
-    if not specs:
+    if not specs and not listed:
         raise SingError("no notes given: note names, --instrument/--pitch or --list FILE")
     from sing.pretrained import resolve_model_path
 
@@ -200,7 +185,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     else:
         model = api.load_model(model_path, device=device, dtype=dtype)
         generate = None
-    notes = api.resolve_notes(model.vocabulary, specs)
+    notes = [api.resolve_note(model.vocabulary, s) for s in specs] + resolve_entries(
+        listed, lambda name: api.resolve_note(model.vocabulary, name))
     rate = model.vocabulary.sample_rate
     with progress_bar(total=len(notes), unit="note", desc="generate", disable=None) as bar:
         for i in range(0, len(notes), args.batch_size):

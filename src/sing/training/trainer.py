@@ -88,8 +88,10 @@ def train(config: TrainConfig) -> Path:
 
 def _check_run_dir(out: Path) -> None:
     """Make sure ``out`` is a folder we can write into (one clear line otherwise)."""
+    from sing.utils.atomic import make_folder
+
+    make_folder(out)  # "X: is a file, not a folder" when a file is in the way
     try:
-        out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".tmp-probe.", dir=out)
         os.close(fd)
         os.unlink(probe)

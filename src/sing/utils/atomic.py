@@ -19,6 +19,33 @@ from typing import IO
 from sing.errors import SingError, describe_os_error
 
 
+def check_folder_path(path: str | Path) -> None:
+    """Raise :class:`SingError` now if ``path`` could never be a folder because it, or one of
+    its parents, is a file: commands call it on their output folder before any work starts."""
+    path = Path(path)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                needed = "" if part == path else f" (needed for {path})"
+                raise SingError(f"is a file, not a folder{needed}", part)
+            return
+
+
+def make_folder(path: str | Path) -> Path:
+    """Create the folder ``path`` and its parents (``mkdir -p``), with one clear line on failure:
+    a file in the way is named ("X: is a file, not a folder"), other errors by
+    :func:`~sing.errors.describe_os_error`. Returns ``path``."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        check_folder_path(path)
+        raise SingError(describe_os_error(err, path)) from None
+    except OSError as err:
+        raise SingError(describe_os_error(err, path)) from None
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -50,8 +77,8 @@ def atomic_write(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     Raises :class:`SingError` (one line naming ``path``) on an OSError such as a full disk.
     """
     path = Path(path)
+    make_folder(path.parent)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
     except OSError as err:
         raise SingError(describe_os_error(err, path)) from None
@@ -92,8 +119,10 @@ def atomic_directory(path: str | Path, overwrite: bool = True) -> Iterator[Path]
     With ``overwrite`` an existing ``path`` is replaced only once the new one is complete.
     """
     path = Path(path)
+    make_folder(path.parent)
+    if path.exists() and not path.is_dir():
+        raise SingError("is a file, not a folder", path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}.", dir=path.parent))
     except OSError as err:
         raise SingError(describe_os_error(err, path)) from None
