@@ -210,3 +210,13 @@ def test_split_with_a_note_in_two_sets_is_refused(gm_dataset, tmp_path, capsys):
     assert f"split.json: '{leaked}' is in both train and test (and 5 more problem(s))" in line
     assert "a split must not leak notes between train, valid and test" in line
     assert not (tmp_path / "run").exists()
+
+
+def test_a_rerun_removes_the_temporaries_of_a_killed_run(gm_dataset, reference_run, tmp_path):
+    out = tmp_path / "killed"
+    shutil.copytree(reference_run, out)
+    (out / ".tmp-checkpoint.pt.abcd1234").write_bytes(bytes(100))
+    (out / ".tmp-frames.x1y2z3w4").mkdir()
+    (out / ".tmp-frames.x1y2z3w4" / "frames.f32").write_bytes(bytes(100))
+    assert run_cli(*train_args(gm_dataset, out)) == 0  # already trained: nothing else to do
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]

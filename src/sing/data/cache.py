@@ -24,6 +24,7 @@ import numpy as np
 
 from sing.errors import SingError
 from sing.utils.atomic import atomic_directory
+from sing.utils.diskspace import require_space, reserve
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +119,13 @@ def build_cache(root: str | Path, progress: bool = True) -> Path:
     length = len(first)
     stamp = fingerprint(root, names)
     out = root / CACHE_DIR
+    # a full disk under a memory map is SIGBUS, not an error: check, then reserve the blocks
+    require_space(root, len(names) * length * 2, f"the cache ({len(names)} notes)")
     with atomic_directory(out) as tmp:
         audio = np.lib.format.open_memmap(
             tmp / "audio.npy", mode="w+", dtype=np.int16, shape=(len(names), length)
         )
+        reserve(tmp / "audio.npy", (tmp / "audio.npy").stat().st_size, out / "audio.npy")
         for i, name in enumerate(progress_bar(names, unit="note", desc="caching",
                                                 disable=not progress)):
             audio[i] = read_wav(root / "audio" / f"{name}.wav", sample_rate, length)

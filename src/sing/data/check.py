@@ -128,4 +128,20 @@ def check_dataset(root: str | Path, progress: bool = True) -> CheckReport:
             report.cache = "stale"
         else:
             report.cache = "fresh"
+    report.problems.extend(_leftovers(root))
     return report
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Temporaries that killed sing processes left in ``root`` (an interrupted cache, split...)
+    or beside it (an interrupted build of ``root``): a full disk's usual cause."""
+    from sing.utils.atomic import stale_temporaries
+    from sing.utils.diskspace import human_bytes
+
+    lines = []
+    for entry in stale_temporaries(root) + stale_temporaries(root.parent, root.name):
+        files = [entry] if not entry.is_dir() else [p for p in entry.rglob("*") if p.is_file()]
+        size = sum(p.lstat().st_size for p in files)
+        lines.append(f"{entry}: left by an interrupted sing process ({human_bytes(size)}); "
+                     "rerunning that command removes it, or delete it")
+    return lines

@@ -28,7 +28,6 @@ import json
 import logging
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,14 +241,22 @@ def examples_json(examples: dict[str, dict[str, Any]]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def _clean_leftovers(out: Path) -> None:
-    """Remove temporary folders left by a killed build of ``out``."""
-    if not out.parent.is_dir():
+def _check_replaceable(out: Path, overwrite: bool) -> None:
+    """Raise :class:`SingError` unless ``out`` may be (re)built: absent or empty, or, with
+    ``overwrite`` (``--force``), a data set this command built (``examples.json`` +
+    ``build.json``): --force never deletes a folder of anything else."""
+    if not out.exists():
         return
-    for tmp in out.parent.glob(f".tmp-{out.name}.*"):
-        if tmp.is_dir():
-            logger.info(f"removing {tmp} left by an interrupted build")
-            shutil.rmtree(tmp, ignore_errors=True)
+    if not out.is_dir():
+        raise SingError("exists and is not a folder", out)
+    if not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise SingError("already exists; use --force to replace it", out)
+    if not ((out / "examples.json").is_file() and (out / "build.json").is_file()):
+        raise SingError("is not a data set built by `sing dataset build` (no examples.json and "
+                        "build.json): --force replaces only those, or an empty folder; remove it "
+                        "yourself or choose another --out", out)
 
 
 _ProgramResult = tuple[dict[str, dict[str, Any]], dict[str, Any], list[str]]
@@ -381,13 +388,8 @@ def build_dataset(
     length = round(duration * sample_rate)
     hold_samples = round(hold * sample_rate)
     path = find_soundfont(soundfont)
-    if out.exists() and not overwrite:
-        if not out.is_dir() or any(out.iterdir()):
-            raise SingError("already exists; use --force to replace it", out)
-    if out.exists() and not out.is_dir():
-        raise SingError("exists and is not a folder", out)
+    _check_replaceable(out, overwrite)
     logger.debug(f"SoundFont: {path}")
-    _clean_leftovers(out)
 
     examples: dict[str, dict[str, Any]] = {}
     instruments: dict[str, dict[str, Any]] = {}

@@ -2,8 +2,10 @@
 
 ``RUN_DIR/frames/`` holds ``frames.f32`` (a raw float32 array [N, D, L] read through
 ``np.memmap``, never a Python list in RAM), ``symbols.npy`` (int64 [N, 3]: instrument, pitch,
-velocity) and ``meta.json`` (shape and a fingerprint of the encoder weights and the notes).
-The folder is built atomically; a folder whose fingerprint matches is reused as it is.
+velocity) and ``meta.json`` (shape, a fingerprint of the encoder weights and the notes, and
+the SHA-256 of the symbols). The folder is built atomically (its blocks reserved on disk first,
+so a full disk is one line, not SIGBUS); a folder whose fingerprint matches is reused after a
+check of its files (sizes, symbols): a damaged one is reported in one line and rebuilt.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from sing.errors import SingError
 from sing.utils.atomic import atomic_directory
+from sing.utils.diskspace import require_space, reserve
 
 logger = logging.getLogger(__name__)
 
@@ -33,17 +37,36 @@ def fingerprint(encoder: nn.Module, names: Sequence[str]) -> str:
     return h.hexdigest()
 
 
+class DamagedFramesCache(SingError):
+    """A frames folder whose files do not match its ``meta.json`` (truncated, damaged)."""
+
+
 class FramesCache:
-    """The encoded train set: ``frames[i]`` Tensor[D, L], ``symbols[i]`` (instr, pitch, vel)."""
+    """The encoded train set: ``frames[i]`` Tensor[D, L], ``symbols[i]`` (instr, pitch, vel).
+
+    Raises :class:`DamagedFramesCache` (one line naming the file) when ``meta.json`` is
+    unreadable, ``frames.f32`` has not the size its shape says, or ``symbols.npy`` is not the
+    int64 [N, 3] array whose SHA-256 ``meta.json`` records.
+    """
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        meta = json.loads((self.folder / "meta.json").read_text())
-        self.shape = tuple(meta["shape"])
-        self.fingerprint = meta["fingerprint"]
-        self.frames = np.memmap(self.folder / "frames.f32", dtype=np.float32, mode="r",
-                                shape=self.shape)
-        self.symbols = np.load(self.folder / "symbols.npy")
+        meta = read_meta(self.folder)
+        shape = meta.get("shape") if meta else None
+        if (not isinstance(shape, list) or len(shape) != 3
+                or not all(isinstance(d, int) and d > 0 for d in shape)):
+            raise DamagedFramesCache("missing or damaged", self.folder / "meta.json")
+        self.shape = tuple(shape)
+        self.fingerprint = meta.get("fingerprint")
+        frames_path = self.folder / "frames.f32"
+        expected = int(np.prod(self.shape)) * 4
+        size = frames_path.stat().st_size if frames_path.is_file() else None
+        if size != expected:
+            what = "missing" if size is None else f"{size} bytes, {expected} expected"
+            raise DamagedFramesCache(f"truncated or damaged ({what})", frames_path)
+        self.frames = np.memmap(frames_path, dtype=np.float32, mode="r", shape=self.shape)
+        self.symbols = _load_symbols(self.folder / "symbols.npy", self.shape[0],
+                                     meta.get("symbols_sha256"))
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -60,12 +83,26 @@ class FramesCache:
                 "pitch": sym[:, 1], "velocity": sym[:, 2]}
 
 
+def _load_symbols(path: Path, n: int, sha256: str | None) -> np.ndarray:
+    try:
+        symbols = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise DamagedFramesCache(f"damaged ({type(err).__name__})", path) from None
+    if symbols.dtype != np.int64 or symbols.shape != (n, 3):
+        raise DamagedFramesCache(f"damaged ({symbols.dtype} {symbols.shape}, int64 ({n}, 3) "
+                                 "expected)", path)
+    if sha256 is not None and hashlib.sha256(symbols.tobytes()).hexdigest() != sha256:
+        raise DamagedFramesCache("damaged (its checksum does not match)", path)
+    return symbols
+
+
 def read_meta(folder: Path) -> dict | None:
     """The cache's ``meta.json``, or None if absent or unreadable."""
     try:
-        return json.loads((folder / "meta.json").read_text())
+        meta = json.loads((folder / "meta.json").read_text())
     except (OSError, ValueError):
         return None
+    return meta if isinstance(meta, dict) else None
 
 
 @torch.no_grad()
@@ -88,8 +125,15 @@ def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: 
     fp = fingerprint(encoder, names)
     meta = read_meta(folder)
     if meta is not None and meta.get("fingerprint") == fp:
-        logger.info("reusing the encoded frames in %s", folder)
-        return FramesCache(folder)
+        try:
+            cache = FramesCache(folder)
+        except DamagedFramesCache as err:
+            if not write:
+                raise
+            logger.warning(f"{err}: encoding the train set again")
+        else:
+            logger.info("reusing the encoded frames in %s", folder)
+            return cache
     if not write:
         raise RuntimeError(f"{folder}: frames cache missing or stale on a reading rank")
     n = len(dataset)
@@ -106,7 +150,11 @@ def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: 
             out = encoder.encode(wav).float().cpu().numpy()
             if frames is None:
                 shape = (n, *out.shape[1:])
+                nbytes = int(np.prod(shape)) * 4
+                # a full disk under a memory map is SIGBUS: check, then reserve the blocks
+                require_space(tmp, nbytes, f"the encoded frames ({n} notes)")
                 frames = np.memmap(tmp / "frames.f32", dtype=np.float32, mode="w+", shape=shape)
+                reserve(tmp / "frames.f32", nbytes, folder / "frames.f32")
             frames[lo:lo + len(items)] = out
             for j, it in enumerate(items):
                 symbols[lo + j] = (int(it["instrument"]), int(it["pitch"]), int(it["velocity"]))
@@ -117,6 +165,8 @@ def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: 
         frames.flush()
         del frames
         np.save(tmp / "symbols.npy", symbols)
-        (tmp / "meta.json").write_text(json.dumps({"shape": list(shape), "fingerprint": fp}))
+        (tmp / "meta.json").write_text(json.dumps({
+            "shape": list(shape), "fingerprint": fp,
+            "symbols_sha256": hashlib.sha256(symbols.tobytes()).hexdigest()}))
     encoder.train(was_training)
     return FramesCache(folder)

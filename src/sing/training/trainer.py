@@ -80,10 +80,24 @@ def train(config: TrainConfig) -> Path:
     if not info.is_main:  # only rank 0 talks
         logging.getLogger("sing").setLevel(logging.WARNING)
     try:
-        with catch_stop_signals() as stop:
+        with catch_stop_signals() as stop, _run_lock(config.out, info):
             return Trainer(config, info, device, stop).run()
     finally:
         dist_.teardown()
+
+
+def _run_lock(out: Path, info: dist_.DistInfo):
+    """The lock of the run folder (rank 0): a second `sing train` into it fails at once."""
+    import contextlib
+
+    from sing.utils.atomic import check_folder_path, make_folder
+    from sing.utils.lock import exclusive
+
+    if not info.is_main:
+        return contextlib.nullcontext()
+    check_folder_path(out)
+    make_folder(out.parent)
+    return exclusive(out)
 
 
 def _check_run_dir(out: Path) -> None:
@@ -124,6 +138,10 @@ class Trainer:
                             f"{info.world_size} processes (it is the global batch)")
         self.train_set, self.valid_set, self.test_set = self._load_data()
         _check_run_dir(self.out)
+        if info.is_main:  # temporaries of a killed run (we hold the run folder's lock)
+            from sing.utils.atomic import remove_stale_temporaries
+
+            remove_stale_temporaries(self.out)
         self.vocabulary = self.train_set.vocabulary
         self.model_config = SingConfig.for_vocabulary(
             self.vocabulary, config.preset, time_embedding=config.time_embedding)

@@ -3,13 +3,20 @@
 Writes go to a temporary sibling, are flushed and fsynced, then renamed over the target
 (``os.replace`` is atomic on POSIX). If anything fails (full disk, killed process), the
 previous file is untouched and the temporary one is removed (or, after SIGKILL, left as a
-``.tmp-*`` sibling that the next write ignores).
+``.tmp-<name>.<8 characters>`` sibling that the next write ignores).
+
+:func:`atomic_directory` holds the lock of its target (:mod:`sing.utils.lock`) while it builds,
+so two processes never build the same folder at once, and removes the temporaries a killed
+build of the same target left (:func:`remove_stale_temporaries`): never those of a live one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +24,52 @@ from pathlib import Path
 from typing import IO
 
 from sing.errors import SingError, describe_os_error
+from sing.utils.lock import exclusive, is_locked
+
+logger = logging.getLogger(__name__)
+
+#: Our temporaries: ``.tmp-<name>.<mkstemp suffix>`` and ``.old-<name>.<pid>``.
+_TEMPORARY = re.compile(r"\.(?:tmp-(?P<tmp>.+)\.[a-z0-9_]{8}|old-(?P<old>.+)\.[0-9]+)")
+
+
+def temporary_target(name: str) -> str | None:
+    """The name of the file or folder a temporary named ``name`` was for, or None if ``name`` is
+    not one of our temporaries."""
+    match = _TEMPORARY.fullmatch(name)
+    return None if match is None else match.group("tmp") or match.group("old")
+
+
+def stale_temporaries(folder: str | Path, target: str | None = None) -> list[Path]:
+    """Temporaries in ``folder`` (of ``target`` only, if given) that no live process is writing:
+    left by a killed process. A temporary whose target is locked is in use and not listed."""
+    folder = Path(folder)
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        name = temporary_target(entry.name)
+        if name is None or (target is not None and name != target):
+            continue
+        if not is_locked(folder / name):
+            found.append(entry)
+    return found
+
+
+def remove_stale_temporaries(folder: str | Path, target: str | None = None) -> list[Path]:
+    """Remove :func:`stale_temporaries` (logged); returns what was removed. Call it while
+    holding the lock of ``target`` (or of ``folder``), so no other process is creating one."""
+    removed = []
+    for entry in stale_temporaries(folder, target):
+        logger.info(f"removing {entry}, left by an interrupted sing process")
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        removed.append(entry)
+    return removed
 
 
 def check_folder_path(path: str | Path) -> None:
@@ -117,11 +170,26 @@ def atomic_directory(path: str | Path, overwrite: bool = True) -> Iterator[Path]
 
     An interrupted build leaves ``path`` as it was (absent, or the previous complete version).
     With ``overwrite`` an existing ``path`` is replaced only once the new one is complete.
+    The lock of ``path`` is held throughout (:class:`SingError` if another process holds it),
+    and the temporaries of killed builds of ``path`` are removed first.
     """
     path = Path(path)
+    check_folder_path(path)
     make_folder(path.parent)
-    if path.exists() and not path.is_dir():
-        raise SingError("is a file, not a folder", path)
+    with exclusive(path):
+        if not path.exists():  # killed between the two renames: put the previous one back
+            for old in sorted(path.parent.glob(f".old-{glob.escape(path.name)}.*")):
+                if temporary_target(old.name) == path.name and old.is_dir():
+                    logger.info(f"restoring {path} from {old}")
+                    os.replace(old, path)
+                    break
+        remove_stale_temporaries(path.parent, path.name)
+        with _build_directory(path, overwrite) as tmp:
+            yield tmp
+
+
+@contextlib.contextmanager
+def _build_directory(path: Path, overwrite: bool) -> Iterator[Path]:
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}.", dir=path.parent))
     except OSError as err:
