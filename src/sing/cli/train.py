@@ -16,6 +16,7 @@ from sing.cli.validate import (
     integer,
     real,
 )
+from sing.training.config import DEFAULT_AE_WARMUP, DEFAULT_AE_WAV_WEIGHT
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="global batch size (default 64)")
     p.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
                    help="Adam learning rate (default 3e-4)")
+    p.add_argument("--ae-warmup", type=integer(0, 10**9), default=None, metavar="STEPS",
+                   help="stage 1 first learns the waveform (MSE) for STEPS optimizer steps, "
+                        "so the spectral loss does not start from silence (default "
+                        f"{DEFAULT_AE_WARMUP}; 0 with --paper-recipe)")
+    p.add_argument("--ae-wav-weight", type=real(0, 10**6), default=None, metavar="W",
+                   help="stage 1 adds W x the relative waveform MSE to the spectral loss after "
+                        f"the warm-up (default {DEFAULT_AE_WAV_WEIGHT:g}; 0 with --paper-recipe)")
+    p.add_argument("--paper-recipe", action="store_true",
+                   help="the paper's stage 1 exactly: spectral loss from the first step "
+                        "(--ae-warmup 0 --ae-wav-weight 0)")
     p.add_argument("--seed", type=SEED, default=42, help="seed (model init, data order)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--bf16", action="store_true", help="autocast forward passes to bfloat16")
@@ -80,16 +91,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_plot)
 
 
+def stage1_options(ae_warmup: int | None, ae_wav_weight: float | None,
+                   paper_recipe: bool) -> tuple[int, float]:
+    """The stage-1 warm-up and waveform anchor: the defaults, the paper's zeros, or the
+    values given (an explicit value wins over ``--paper-recipe``'s zero)."""
+    base = (0, 0.0) if paper_recipe else (DEFAULT_AE_WARMUP, DEFAULT_AE_WAV_WEIGHT)
+    return (base[0] if ae_warmup is None else ae_warmup,
+            base[1] if ae_wav_weight is None else ae_wav_weight)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Run `sing train`; returns 0, or 128 + signal number when stopped by SIGINT/SIGTERM."""
     from sing.training.config import TrainConfig
     from sing.training.trainer import TrainingInterrupted, train
 
+    ae_warmup, ae_wav_weight = stage1_options(args.ae_warmup, args.ae_wav_weight,
+                                              args.paper_recipe)
     config = TrainConfig(
         data=args.data, out=args.out, preset=args.preset, loss=args.loss,
         time_embedding=not args.no_time_embedding, epochs_ae=args.epochs_ae,
         epochs_seq=args.epochs_seq, epochs_sing=args.epochs_sing, batch_size=args.batch_size,
-        lr=args.lr, seed=args.seed, device=args.device, bf16=args.bf16, stages=args.stages,
+        lr=args.lr, ae_warmup=ae_warmup, ae_wav_weight=ae_wav_weight,
+        seed=args.seed, device=args.device, bf16=args.bf16, stages=args.stages,
         init_autoencoder=args.init_autoencoder, init_model=args.init_model, resume=args.resume,
         checkpoint_every=args.checkpoint_every, max_notes=args.max_notes,
         eval_notes=args.eval_notes, window=args.window, num_workers=args.workers,

@@ -10,6 +10,11 @@ from sing.errors import SingError
 
 #: The three stages of the paper, in order.
 STAGES: tuple[str, ...] = ("ae", "seq", "sing")
+#: ``sing train``'s default stage-1 warm-up (optimizer steps on the waveform MSE) and weight of
+#: the waveform anchor (see :mod:`sing.training.losses`; docs/results.md shows what they were
+#: chosen from). ``--paper-recipe`` sets both to 0; :class:`TrainConfig` defaults to the paper.
+DEFAULT_AE_WARMUP = 300
+DEFAULT_AE_WAV_WEIGHT = 1.0
 #: Training losses of stages 1 and 3 (stage 2 always matches frames with MSE).
 LOSSES: tuple[str, ...] = ("spectral", "wav")
 
@@ -27,6 +32,10 @@ class TrainConfig:
         epochs_ae / epochs_seq / epochs_sing: epochs of each stage.
         batch_size: global batch size (all processes together).
         lr: Adam learning rate.
+        ae_warmup: stage 1 trains its first ``ae_warmup`` optimizer steps on the waveform MSE
+            before ``loss`` (0 in the paper's recipe; see :mod:`sing.training.losses`).
+        ae_wav_weight: weight of a scale-free waveform-MSE anchor added to stage 1's spectral
+            loss after the warm-up (0 in the paper's recipe).
         seed: seed of the model initialisation and of the data order.
         device: ``auto``, ``cpu`` or ``cuda`` (each torchrun rank takes GPU ``LOCAL_RANK``).
         bf16: autocast the forward passes to bfloat16 (losses stay float32).
@@ -52,6 +61,8 @@ class TrainConfig:
     epochs_sing: int = 20
     batch_size: int = 64
     lr: float = 3e-4
+    ae_warmup: int = 0
+    ae_wav_weight: float = 0.0
     seed: int = 42
     device: str = "auto"
     bf16: bool = False
@@ -93,6 +104,10 @@ class TrainConfig:
             raise SingError("--batch-size must be >= 1")
         if not 0 < self.lr <= 1:  # also refuses NaN and infinity
             raise SingError(f"--lr must be in (0, 1], not {self.lr}")
+        if self.ae_warmup < 0:
+            raise SingError("--ae-warmup must be >= 0 steps")
+        if not 0 <= self.ae_wav_weight < float("inf"):
+            raise SingError("--ae-wav-weight must be a finite number >= 0")
         if not 0 <= self.checkpoint_every < float("inf"):
             raise SingError("--checkpoint-every must be >= 0 minutes")
         if self.max_notes is not None and self.max_notes < 1:
@@ -104,7 +119,7 @@ class TrainConfig:
 
     def signature(self) -> dict[str, Any]:
         """What a checkpoint must agree on to be resumed (epochs may grow, paths may move)."""
-        return {
+        signature = {
             "preset": self.preset,
             "loss": self.loss,
             "time_embedding": self.time_embedding,
@@ -116,6 +131,12 @@ class TrainConfig:
             "window": self.window,
             "bf16": self.bf16,
         }
+        # the stage-1 options joined later: absent (paper recipe) keeps older checkpoints valid
+        if self.ae_warmup:
+            signature["ae_warmup"] = self.ae_warmup
+        if self.ae_wav_weight:
+            signature["ae_wav_weight"] = self.ae_wav_weight
+        return signature
 
     def recipe(self) -> dict[str, Any]:
         """The recipe stored in the model file: every option, as plain JSON types."""

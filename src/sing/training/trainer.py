@@ -161,6 +161,7 @@ class Trainer:
         self.optimizer_steps = 0  # this epoch so far
         self.done = False
         self.epochs_run = 0
+        self.clock = [0.0, 0.0]  # seconds of training so far: wall clock, process CPU time
         records: list[dict[str, Any]] = []
         if self.ckpt_path.exists():
             state = load_checkpoint(self.ckpt_path)
@@ -247,6 +248,7 @@ class Trainer:
         self.epoch_loss = [float(state["epoch_loss"][0]), int(state["epoch_loss"][1])]
         self.optimizer_steps = int(state["optimizer_steps"])
         self.done = bool(state["done"])
+        self.clock = [float(x) for x in state.get("clock", (0.0, 0.0))]
         restore_rng_state(state["rng"])
         if self.info.is_main:
             if self.done:
@@ -280,6 +282,7 @@ class Trainer:
             "epoch_loss": list(self.epoch_loss),
             "optimizer_steps": self.optimizer_steps,
             "done": self.done,
+            "clock": list(self.clock),
             "models": {"autoencoder": cpu(self.autoencoder), "sing": cpu(self.sing)},
             "rng": capture_rng_state(),
             "metrics": list(self.metrics.records),
@@ -419,6 +422,7 @@ class Trainer:
         bar = progress_bar(total=total, initial=self.step, disable=not self.progress, unit="batch",
                    desc=f"{stage} epoch {self.epoch + 1}/{epochs}", dynamic_ncols=True)
         started, notes_done = time.monotonic(), 0
+        tick = (time.monotonic(), time.process_time())
         for batch in self._batches(stage, sampler, cache):
             n_global = len(sampler.global_batch(self.step))
             n_local = int(batch["instrument"].shape[0])
@@ -430,6 +434,9 @@ class Trainer:
             self.epoch_loss[1] += n_global
             self.step += 1
             notes_done += n_global
+            now = (time.monotonic(), time.process_time())
+            self.clock = [self.clock[0] + now[0] - tick[0], self.clock[1] + now[1] - tick[1]]
+            tick = now
             rate = notes_done / max(time.monotonic() - started, 1e-9)
             bar.set_postfix(loss=f"{loss:.4g}", notes_s=f"{rate:.1f}", refresh=False)
             bar.update(1)
@@ -492,15 +499,19 @@ class Trainer:
                 out = model(batch["instrument"].to(self.device), batch["pitch"].to(self.device),
                             batch["velocity"].to(self.device), strip=False)
         target = frames.loss_target(wav, self.model_config)
-        loss = self._wave_loss(out.float(), target)
+        loss = self._wave_loss(stage, out.float(), target)
         return self._guarded_step(optimizer, loss, n_local, n_global)
 
-    def _wave_loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from sing import dsp
+    def _wave_loss(self, stage: str, output: torch.Tensor, target: torch.Tensor
+                   ) -> torch.Tensor:
+        from sing.training.losses import stage_loss
 
-        if self.config.loss == "spectral":
-            return dsp.spectral_loss(output, target)
-        return dsp.wav_mse(output, target)
+        cfg = self.config
+        batches = num_batches(len(self.train_set), cfg.batch_size, self.info.world_size)
+        return stage_loss(output, target, cfg.loss, stage,
+                          stage_step=self.epoch * batches + self.step,
+                          ae_warmup=0 if cfg.init_autoencoder else cfg.ae_warmup,
+                          ae_wav_weight=cfg.ae_wav_weight)
 
     def _seq_step(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                   batch: dict[str, torch.Tensor], n_local: int, n_global: int) -> float:
@@ -537,6 +548,7 @@ class Trainer:
             "train_loss": loss_sum / notes if notes else float("nan"),
             "optimizer_steps": self.optimizer_steps,
             "notes_per_s": round(getattr(self, "last_rate", 0.0), 3),
+            "train_s": round(self.clock[0], 3), "cpu_s": round(self.clock[1], 3),
         }
         if n > 0:
             subset = sorted(epoch_order(len(self.train_set), self.config.seed, -10)[:n])

@@ -1,0 +1,60 @@
+"""The training losses of stages 1 and 3, and the stage-1 warm-up that avoids silence.
+
+The paper trains every stage on one loss: the spectral loss (L1 between log(1 + |STFT|^2)) or
+the waveform MSE. From a random start, the spectral loss has a trap at CPU scale: 84% of the
+STFT bins of a note are silent, so the first steps teach the decoder to output silence, and at
+silence the gradient of log(1 + |X|^2) is proportional to |X|, i.e. almost zero. The
+autoencoder then sits on the "silence plateau" (the spectral loss of an all-zero output) for
+thousands of steps (docs/results.md measures it).
+
+Two named options of stage 1 (``ae``) get out of it; both are recorded in the model file's
+recipe, and both are off in the paper's recipe (``--ae-warmup 0 --ae-wav-weight 0``):
+
+- **warm-up** (``ae_warmup`` steps): the autoencoder first learns to reconstruct the waveform
+  (MSE), which has a strong gradient everywhere, so the decoder starts from real harmonics;
+- **waveform anchor** (``ae_wav_weight``): after the warm-up, stage 1 minimises
+  ``spectral + w * MSE / mean(target^2)`` (a scale-free waveform term), so the switch to the
+  spectral loss cannot undo the warm-up by falling back to silence. Stage 3 never gets it: the
+  sequence generator cannot know the phase, which is why the paper uses the spectral loss.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from sing import dsp
+
+
+def relative_wav_mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Waveform MSE divided by the target's mean power (scale-free).
+
+    Args:
+        output, target: Tensor[B, T].
+    Returns:
+        scalar Tensor: mean((output - target)^2) / (mean(target^2) + 1e-8).
+    """
+    return dsp.wav_mse(output, target) / (target.pow(2).mean() + 1e-8)
+
+
+def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str,
+               stage_step: int = 0, ae_warmup: int = 0, ae_wav_weight: float = 0.0
+               ) -> torch.Tensor:
+    """The loss of one optimizer step of stage ``ae`` or ``sing``.
+
+    Args:
+        output, target: Tensor[B, T] (decoder output and ``frames.loss_target(wav)``).
+        loss: ``spectral`` (the paper's) or ``wav`` (waveform MSE).
+        stage: ``ae`` or ``sing``.
+        stage_step: optimizer steps already taken in this stage (decides the warm-up).
+        ae_warmup: stage ``ae`` uses the waveform MSE for its first ``ae_warmup`` steps.
+        ae_wav_weight: weight of :func:`relative_wav_mse` added to stage ``ae``'s spectral loss
+            after the warm-up.
+    Returns:
+        scalar Tensor.
+    """
+    if loss == "wav" or (stage == "ae" and stage_step < ae_warmup):
+        return dsp.wav_mse(output, target)
+    value = dsp.spectral_loss(output, target)
+    if stage == "ae" and ae_wav_weight > 0:
+        value = value + ae_wav_weight * relative_wav_mse(output, target)
+    return value
