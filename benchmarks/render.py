@@ -1,0 +1,164 @@
+"""Speed of `sing render`: a >= 2-minute multi-track MIDI file, cold start included.
+
+Writes the long version of the bundled canon (``sing.midi.pieces.write_canon(cycles=13)``,
+2 min 12 s, 5 tracks), then times ``sing render`` on it in a fresh Python process (interpreter,
+imports, model load, fast-path packing, generation, mix, WAV: everything a user waits for) and
+prints x real time = piece seconds / wall seconds. It also runs the same render in this process
+stage by stage (read, load, plan, generate, mix, write) to show where the time goes.
+
+The model: ``--model FILE``; by default the shipped model when the install has one, else an
+untrained model of ``--preset`` (default ``paper``) with a General MIDI vocabulary (128
+programs, pitches 24-96, 5 velocities, 4-s notes): speed does not depend on the weights.
+
+    .venv/bin/python benchmarks/render.py                          # shipped model (or paper)
+    .venv/bin/python benchmarks/render.py --preset small --dtype bfloat16
+    .venv/bin/python benchmarks/render.py --model runs/gm/model.safetensors --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def machine_load() -> str:
+    """The 1-minute load average and CPU pressure (Linux)."""
+    parts = []
+    try:
+        with open("/proc/loadavg") as f:
+            parts.append(f"load average {f.read().split()[0]}")
+        with open("/proc/pressure/cpu") as f:
+            parts.append(f"CPU pressure {f.readline().split()[1]}")
+    except (OSError, IndexError):
+        pass
+    return ", ".join(parts) or "load unknown"
+
+
+def gm_model(preset: str, path: Path) -> Path:
+    """An untrained SING of ``preset`` for all 128 GM programs, saved at ``path``."""
+    import torch
+
+    from sing.data.gm import GM_PROGRAMS, instrument_str
+    from sing.data.vocabulary import Vocabulary
+    from sing.models import SING, SingConfig
+    from sing.models.io import save_model
+
+    vocabulary = Vocabulary(
+        instruments=tuple(instrument_str(p) for p in range(128)),
+        instrument_ids=tuple(range(128)),
+        families=tuple(p.family for p in GM_PROGRAMS),
+        pitch_min=24,
+        pitch_max=96,
+        extra={"hold": 3.0},
+    )
+    torch.manual_seed(0)
+    model = SING(SingConfig.for_vocabulary(vocabulary, preset), vocabulary)
+    return save_model(path, model, recipe={"stage": "untrained", "benchmark": "render"})
+
+
+def cold_render(model: Path, midi: Path, out: Path, dtype: str, batch_size: int) -> float:
+    """Wall seconds of ``python -m sing render`` in a fresh process."""
+    argv = [sys.executable, "-m", "sing", "-q", "render", str(midi), "--out", str(out),
+            "--model", str(model), "--dtype", dtype, "--batch-size", str(batch_size)]
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, env={**os.environ, "TQDM_DISABLE": "1"})
+    return time.perf_counter() - start
+
+
+def staged_render(model_path: Path, midi: Path, out: Path, dtype: str,
+                  batch_size: int) -> dict[str, float]:
+    """Seconds of each stage of the render, in this process."""
+    import torch
+
+    from sing.midi import render
+    from sing.midi.reader import read_midi
+    from sing.models.io import load_model
+
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    score = read_midi(midi)
+    times["read MIDI"] = time.perf_counter() - t
+    t = time.perf_counter()
+    model, info = load_model(model_path, kind="sing")
+    model.info = info
+    times["load model"] = time.perf_counter() - t
+    t = time.perf_counter()
+    plan = render.plan_render(model, score)
+    times["plan"] = time.perf_counter() - t
+    t = time.perf_counter()
+    waves = render.generate_plan(model, plan, batch_size=batch_size,
+                                 dtype=getattr(torch, dtype))
+    times[f"generate {len(plan.keys)} notes"] = time.perf_counter() - t
+    t = time.perf_counter()
+    mix, rate = render.finish_mix(render.mix_plan(plan, waves), plan.sample_rate)
+    times[f"mix {len(score.notes)} notes"] = time.perf_counter() - t
+    t = time.perf_counter()
+    render.write_wav(out, mix, rate)
+    times["write WAV"] = time.perf_counter() - t
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--model", type=Path, help="a SING model file (default: shipped, else preset)")
+    p.add_argument("--preset", default="paper", help="untrained model preset without a model")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--cycles", type=int, default=13, help="cycles of the canon (13: 2 min 12 s)")
+    p.add_argument("--repeats", type=int, default=1, help="cold renders (median)")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from sing.midi.pieces import write_canon
+    from sing.midi.reader import read_midi
+    from sing.pretrained import SHIPPED_MODEL
+
+    with tempfile.TemporaryDirectory(prefix="sing-bench-render-") as tmp:
+        tmp = Path(tmp)
+        midi = write_canon(tmp / "canon-long.mid", cycles=args.cycles)
+        score = read_midi(midi)
+        if args.model is not None:
+            model, what = args.model, str(args.model)
+        elif SHIPPED_MODEL.is_file():
+            model, what = SHIPPED_MODEL, f"shipped model {SHIPPED_MODEL}"
+        else:
+            model = gm_model(args.preset, tmp / f"{args.preset}.safetensors")
+            what = f"untrained {args.preset} preset, 128 GM instruments (no shipped model)"
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        print(f"# sing render benchmark, {platform.machine()}, torch {torch.__version__}, "
+              f"{torch.get_num_threads()} threads, {now}")
+        print(f"# model: {what} ({model.stat().st_size / 1e6:.0f} MB), dtype {args.dtype}, "
+              f"batch {args.batch_size}")
+        print(f"# piece: the canon, {args.cycles} cycles: {score.length:.1f} s, "
+              f"{len(score.notes)} notes, {score.tracks} tracks, programs {score.programs}")
+        print(f"# machine at start: {machine_load()}")
+        walls = [cold_render(model, midi, tmp / "cold.wav", args.dtype, args.batch_size)
+                 for _ in range(args.repeats)]
+        import soundfile as sf
+
+        audio = sf.info(tmp / "cold.wav").duration
+        wall = statistics.median(walls)
+        print(f"cold `sing render` (fresh process, everything included): {wall:.2f} s "
+              f"(runs: {', '.join(f'{w:.2f}' for w in walls)}) for {audio:.1f} s of audio "
+              f"= {audio / wall:.1f}x real time")
+        stages = staged_render(model, midi, tmp / "warm.wav", args.dtype, args.batch_size)
+        total = sum(stages.values())
+        print(f"in-process stages (torch already imported): {total:.2f} s "
+              f"= {audio / total:.1f}x real time")
+        for name, seconds in stages.items():
+            print(f"  {name:<24} {seconds:7.3f} s")
+        print(f"# machine at end: {machine_load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
