@@ -1,4 +1,5 @@
-"""`sing evaluate`, `sing report`, `sing experiment table1` and `sing demo`."""
+"""`sing evaluate`, `sing report`, `sing experiment table1`, `sing experiment curve` and
+`sing demo`."""
 
 from __future__ import annotations
 
@@ -81,6 +82,37 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "scale: from scratch, a small spectral autoencoder falls silent)")
     t.add_argument("--device", default="cpu")
     t.set_defaults(func=cmd_table1)
+
+    c = exp.add_parser(
+        "curve",
+        help="a learning curve over model sizes: held-out quality against CPU minutes",
+        description="Trains every preset of --presets (three stages each, same data and "
+        "options, into OUT/PRESET; a rerun reuses finished runs), evaluates each final model "
+        "on the held-out test pairs beside resample, ground truth and silence, and writes "
+        "OUT/learning_curve.png (valid spectral L1 per epoch against cumulative CPU minutes; "
+        "final test spectral L1 against total CPU minutes), learning_curve.md and .json.",
+    )
+    c.add_argument("--data", required=True, type=Path, help="jsonwav data folder (with split)")
+    c.add_argument("--presets", required=True,
+                   help="comma-separated model presets, e.g. tiny,small,medium")
+    c.add_argument("--out", required=True, type=Path, help="experiment folder (one run per "
+                   "preset)")
+    c.add_argument("--epochs", default=None,
+                   help="epochs per stage AE,SEQ,SING, the same for every preset (default 4,8,2)")
+    c.add_argument("--batch-size", type=BATCH_SIZE, default=None)
+    c.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
+                   help="Adam learning rate (paper: 3e-4)")
+    c.add_argument("--max-notes", type=POSITIVE_COUNT, default=None,
+                   help="train on a seeded subset of N notes per split (default: all; the "
+                        "held-out evaluation uses the whole test split)")
+    c.add_argument("--eval-notes", type=POSITIVE_COUNT, default=256,
+                   help="valid notes evaluated after each epoch (the curve; default 256)")
+    c.add_argument("--parallel", type=integer(1, 64), default=1,
+                   help="train K presets at once, in child processes of one thread each")
+    c.add_argument("--paper-recipe", action="store_true",
+                   help="the paper's stage 1 (no waveform warm-up, no waveform anchor)")
+    c.add_argument("--device", default="cpu")
+    c.set_defaults(func=cmd_curve)
 
     p = sub.add_parser(
         "demo",
@@ -177,6 +209,29 @@ def cmd_table1(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, train_subset=args.train_subset, device=device,
         lr=args.lr, max_notes=args.max_notes, warm_start=args.warm_start,
     )
+    print(table)
+    return 0
+
+
+def cmd_curve(args: argparse.Namespace) -> int:
+    """`sing experiment curve`: presets trained side by side, quality against CPU minutes;
+    returns 0, or 128 + signal number when stopped by SIGINT/SIGTERM (rerun to resume)."""
+    from sing.recipes.learning_curve import parse_presets, run_learning_curve
+    from sing.training.trainer import TrainingInterrupted
+    from sing.utils.device import resolve_device
+
+    presets = parse_presets(args.presets)
+    epochs = _parse_epochs(args.epochs)
+    device = str(resolve_device(args.device))
+    try:
+        table = run_learning_curve(
+            data=args.data, presets=presets, out=args.out, epochs=epochs,
+            batch_size=args.batch_size, lr=args.lr, device=device, max_notes=args.max_notes,
+            parallel=args.parallel, paper_recipe=args.paper_recipe, eval_notes=args.eval_notes,
+        )
+    except TrainingInterrupted as stop:
+        print(f"sing: {stop}", flush=True)
+        return 128 + stop.signum
     print(table)
     return 0
 

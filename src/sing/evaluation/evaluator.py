@@ -199,6 +199,7 @@ def _record(
         spectral_mse=float(losses["spectral_mse"][j]),
         wav_mse=float(losses["wav_mse"][j]),
         wav_l1=float(losses["wav_l1"][j]),
+        loud_l1=float(losses["loud_l1"][j]),
         f0_hz=pitch.f0_hz,
         cents=pitch.cents,
         pitch_correct=pitch.correct,
