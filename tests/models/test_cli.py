@@ -102,7 +102,7 @@ def test_info_errors(tiny_model_file: Path, capsys):
     assert "give a model file or --preset NAME" in capsys.readouterr().err
     assert main(["info", "--preset", "huge"]) == 2
     assert capsys.readouterr().err == (
-        "sing: error: unknown preset 'huge' (valid: paper, small, tiny)\n"
+        "sing: error: unknown preset 'huge' (valid: paper, medium, small, tiny)\n"
     )
 
 

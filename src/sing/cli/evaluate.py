@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train the five rows of the paper's Table 1 and print them beside the paper's",
     )
     t.add_argument("--data", required=True, type=Path, help="jsonwav data folder (with split)")
-    t.add_argument("--preset", default="small", help="model preset (paper, small, tiny)")
+    t.add_argument("--preset", default="small", help="model preset (paper, medium, small, tiny)")
     t.add_argument("--out", required=True, type=Path, help="experiment folder (one run per row)")
     t.add_argument("--epochs", default=None,
                    help="epochs per stage AE,SEQ,SING (default: the preset's recipe)")

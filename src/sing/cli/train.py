@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, required=True, help="data set folder (with split.json)")
     p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder")
-    p.add_argument("--preset", default="small", help="model preset: paper, small or tiny")
+    p.add_argument("--preset", default="small", help="model preset: paper, medium, small or tiny")
     p.add_argument("--loss", default="spectral", choices=("spectral", "wav"),
                    help="loss of stages 1 and 3 (default: spectral)")
     p.add_argument("--no-time-embedding", action="store_true",
