@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "model", nargs="?", type=Path,
         help="a .safetensors model file (default: the model shipped in the package)",
     )
-    p.add_argument("--preset", help="describe a preset instead (paper, small, tiny)")
+    p.add_argument("--preset", help="describe a preset instead (paper, medium, small, tiny)")
     p.add_argument("--instruments", action="store_true", help="list every instrument")
     p.set_defaults(func=cmd_info)
 
