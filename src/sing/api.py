@@ -220,7 +220,7 @@ def render_midi(
     instrument: InstrumentSpec | None = None,
     batch_size: int = 64,
     dtype: torch.dtype = torch.float32,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> torch.Tensor:
     """Play a Standard MIDI File with ``model`` (see :mod:`sing.midi`).
 
@@ -229,7 +229,8 @@ def render_midi(
         program_map: GM program -> instrument (name, id or blend), for models whose
             instruments are not named after GM programs. instrument: one instrument or blend
             for every track. dtype: compute dtype of the CPU fast path.
-        progress: called with the number of distinct notes generated after each batch.
+        progress: ``progress(n, total)`` after each batch: n distinct notes just generated,
+            of ``total``.
     Returns:
         float32 Tensor[N], the mix peaking at -1 dBFS, at ``sample_rate`` or the model's rate.
     """

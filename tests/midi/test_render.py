@@ -70,9 +70,9 @@ def test_each_distinct_note_is_generated_once(song: Path, gm_model_file: Path):
     violin = model.vocabulary.instrument_index("string_acoustic_040")
     viola = [k for k, n in zip(plan.note_keys, score.notes, strict=True) if n.program == 41]
     assert plan.keys[viola[0]] == (((violin, 1.0),), 55, 2)  # velocity 80 -> 75, index 2
-    done: list[int] = []
-    waves = generate_plan(model, plan, batch_size=3, progress=done.append)
-    assert done == [3, 3, 1] and waves.shape == (7, 16000)
+    done: list[tuple[int, int]] = []
+    waves = generate_plan(model, plan, batch_size=3, progress=lambda n, k: done.append((n, k)))
+    assert done == [(3, 7), (3, 7), (1, 7)] and waves.shape == (7, 16000)
     want = model(torch.tensor([violin]), torch.tensor([55]), torch.tensor([2]))[0]
     assert torch.allclose(waves[viola[0]], want.clamp(-1, 1), atol=1e-5)
 

@@ -52,30 +52,20 @@ def cmd_render(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from sing.midi import render
     from sing.midi.programs import parse_program_map
-    from sing.midi.reader import read_midi
-    from sing.models.io import load_model
-    from sing.pretrained import resolve_model_path
+    from sing.midi.render import render_file
     from sing.utils.device import resolve_device
 
     program_map = parse_program_map(args.program_map)
-    out = render.check_output(args.out)
-    model_path = resolve_model_path(args.model)
     device = resolve_device(args.device)
-    score = read_midi(args.midi)
-    model, info = load_model(model_path, device=device, kind="sing")
-    model.info = info
-    if torch.device(device).type != "cpu" and args.dtype == "bfloat16":
-        model.to(torch.bfloat16)
-    dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
-    plan = render.plan_render(model, score, program_map, args.instrument)
-    with tqdm(total=len(plan.keys), unit="note", desc="render", disable=None) as bar:
-        waves = render.generate_plan(model, plan, batch_size=args.batch_size, dtype=dtype,
-                                     progress=bar.update)
-    mix, rate = render.finish_mix(render.mix_plan(plan, waves), plan.sample_rate,
-                                  args.sample_rate)
-    render.write_wav(out, mix, rate)
-    logger.info("wrote %s: %.1f s at %d Hz, %d notes (%d distinct generated)", out,
-                len(mix) / rate, rate, len(score.notes), len(plan.keys))
+    with tqdm(unit="note", desc="render", disable=None) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done)
+
+        render_file(args.model, args.midi, args.out, sample_rate=args.sample_rate,
+                    program_map=program_map, instrument=args.instrument, device=device,
+                    batch_size=args.batch_size, dtype=getattr(torch, args.dtype),
+                    progress=progress)
     return 0

@@ -137,17 +137,22 @@ def plan_render(
     return plan
 
 
+#: Progress callback: ``progress(notes generated just now, distinct notes in all)``.
+Progress = Callable[[int, int], None]
+
+
 def generate_plan(
     model: torch.nn.Module,
     plan: RenderPlan,
     batch_size: int = 64,
     dtype: torch.dtype = torch.float32,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
     """Generate each distinct key once.
 
     On the CPU the fast path (:class:`sing.models.fast.FastSING`, GEMMs in ``dtype`` from the
     model's weights) runs; on other devices the model itself, in its own dtype.
+    ``progress(n, total)`` is called after each batch.
 
     Returns:
         float32 Tensor[K, T] on the CPU, clamped to [-1, 1] (K = ``len(plan.keys)``).
@@ -174,7 +179,7 @@ def generate_plan(
             wav = generate(model, instrument, pitch, velocity, instrument_embedding=embedding)
             out.append(wav.float().clamp(-1, 1).cpu())
             if progress is not None:
-                progress(len(chunk))
+                progress(len(chunk), len(plan.keys))
     return torch.cat(out)
 
 
@@ -253,12 +258,15 @@ def render_score(
     instrument: InstrumentSpec | None = None,
     batch_size: int = 64,
     dtype: torch.dtype = torch.float32,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Plan, generate, mix and finish: (float32 ndarray[N] peak-safe, sample rate)."""
     plan = plan_render(model, score, program_map, instrument)
     waves = generate_plan(model, plan, batch_size=batch_size, dtype=dtype, progress=progress)
-    return finish_mix(mix_plan(plan, waves), plan.sample_rate, sample_rate)
+    mix, rate = finish_mix(mix_plan(plan, waves), plan.sample_rate, sample_rate)
+    logger.info("%s: %.1f s at %d Hz, %d notes (%d distinct generated)", score.path,
+                len(mix) / rate, rate, len(score.notes), len(plan.keys))
+    return mix, rate
 
 
 def render_file(
@@ -271,17 +279,24 @@ def render_file(
     device: str | torch.device = "cpu",
     batch_size: int = 64,
     dtype: torch.dtype = torch.float32,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Render ``midi_path`` with the model file ``model_path`` (None: the shipped model) to a
-    16-bit WAV ``out_wav``; returns ``out_wav``. Errors are one-line :class:`SingError`."""
+    16-bit WAV ``out_wav``; returns ``out_wav``. Errors are one-line :class:`SingError`.
+
+    On the CPU the fast path computes in ``dtype`` from the float32 weights; on another
+    device (e.g. ``"cuda"``) the model itself runs, cast to ``dtype``.
+    """
     from sing.models.io import load_model
     from sing.pretrained import resolve_model_path
 
     out_wav = check_output(out_wav)
+    model_path = resolve_model_path(model_path)
     score = read_midi(midi_path)
-    model, info = load_model(resolve_model_path(model_path), device=device, kind="sing")
+    model, info = load_model(model_path, device=device, kind="sing")
     model.info = info
+    if torch.device(device).type != "cpu":
+        model.to(dtype)
     mix, rate = render_score(model, score, sample_rate, program_map, instrument, batch_size,
                              dtype, progress)
     return write_wav(out_wav, mix, rate)
