@@ -172,3 +172,29 @@ def test_no_shipped_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert capsys.readouterr().err == (
         "sing: error: no shipped model in this install; pass --model FILE\n")
     assert not (tmp_path / "a.wav").exists()
+
+
+def test_short_notes_skip_the_decoder_where_never_heard(tmp_path: Path, gm_model_file: Path):
+    """The fast path decodes only what fit_note reads: the mix is the same as from full notes."""
+    from sing.midi.envelope import samples_read
+    from sing.midi.render import mix_plan
+    from sing.models.fast import FastSING
+
+    path = write_midi(tmp_path / "short.mid", [(0, 0, [(b / 4, 0.2, 48 + b, 100)
+                                                       for b in range(12)])])
+    model = sing.api.load_model(gm_model_file)
+    plan = plan_render(model, read_midi(path))
+    masked = generate_plan(model, plan)
+    fast = FastSING.from_model(model, dtype=torch.float32)
+    keys = plan.keys
+    full = fast(torch.tensor([w[0][0] for w, _, _ in keys]), torch.tensor([p for _, p, _ in keys]),
+                torch.tensor([v for _, _, v in keys]))
+    ranges = samples_read([1600], plan.hold, 16000, 16000)
+    assert ranges == [(0, 2240), (6080, 16000)]  # 0.1 s note: the middle is never heard
+    mask = fast.position_mask([ranges])
+    assert 0.6 < float(mask.float().mean()) < 0.9
+    for a, b in ranges:
+        assert torch.allclose(masked[:, a:b], full.clamp(-1, 1)[:, a:b], atol=1e-5)
+    assert not torch.allclose(masked[:, 2400:5800], full[:, 2400:5800], atol=1e-3)
+    mix_masked, mix_full = mix_plan(plan, masked), mix_plan(plan, full.clamp(-1, 1))
+    assert np.abs(mix_masked - mix_full).max() < 1e-5 and np.abs(mix_full).max() > 1e-3

@@ -129,6 +129,21 @@ def fit_note(note: np.ndarray, duration: int, hold: int, sample_rate: int,
     return _edges(out, sample_rate)
 
 
+def samples_read(durations: list[int], hold: int, length: int,
+                 sample_rate: int) -> list[tuple[int, int]]:
+    """The ranges ``[a, b)`` of a generated note that :func:`fit_note` reads for these
+    durations (samples): the whole note if one of them is sustained, else the start up to the
+    longest note-off plus the release around ``hold`` (with the alignment search's margin).
+    A generator may leave the other samples uncomputed."""
+    fade = max(1, int(RELEASE_FADE * sample_rate))
+    hold = int(min(max(hold, 1), length))
+    longest = max(durations) + 2 * fade
+    release = max(0, hold - 6 * fade)  # period search (<= 4 fades) + level window + fade
+    if hold >= length or longest >= release:
+        return [(0, length)]
+    return [(0, longest), (release, length)]
+
+
 def _edges(out: np.ndarray, sample_rate: int) -> np.ndarray:
     """2 ms fade-in, 10 ms fade-out (in place); returns ``out``."""
     n_in = min(len(out), max(1, int(_FADE_IN * sample_rate)))

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from sing.errors import SingError
-from sing.midi.envelope import fit_note
+from sing.midi.envelope import fit_note, samples_read
 from sing.midi.programs import program_instruments
 from sing.midi.reader import Score, read_midi
 from sing.models.blend import InstrumentSpec, Weights, blend_embeddings
@@ -151,22 +151,30 @@ def generate_plan(
     """Generate each distinct key once.
 
     On the CPU the fast path (:class:`sing.models.fast.FastSING`, GEMMs in ``dtype`` from the
-    model's weights) runs; on other devices the model itself, in its own dtype.
-    ``progress(n, total)`` is called after each batch.
+    model's weights) runs, and decodes only the samples the notes will use
+    (:func:`sing.midi.envelope.samples_read`: a note played shorter than the hold skips the
+    decoder between its note-off and the release); on other devices the model itself runs, in
+    its own dtype. ``progress(n, total)`` is called after each batch.
 
     Returns:
-        float32 Tensor[K, T] on the CPU, clamped to [-1, 1] (K = ``len(plan.keys)``).
+        float32 Tensor[K, T] on the CPU, clamped to [-1, 1] (K = ``len(plan.keys)``); samples
+        no note reads are not meaningful on the CPU path.
     """
     device = next(model.parameters()).device
     blends = any(len(w) > 1 for w, _, _ in plan.keys)
     table = model.generator.instrument_embedding.weight.detach()
+    fast = None
     if device.type == "cpu":
-        from sing.models.fast import fast_generate
+        from sing.models.fast import FastSING
 
-        generate = fast_generate(dtype)
-    else:
-        def generate(model, instrument, pitch, velocity, instrument_embedding=None):
-            return model(instrument, pitch, velocity, instrument_embedding=instrument_embedding)
+        fast = FastSING.from_model(model, dtype=dtype)
+        durations: list[list[int]] = [[] for _ in plan.keys]
+        for note, k in zip(plan.score.notes, plan.note_keys, strict=True):
+            durations[k].append(int(round(note.duration * plan.sample_rate)))
+        length = model.vocabulary.note_length
+        ranges = [samples_read(d, plan.hold, length, plan.sample_rate) for d in durations]
+        mask = fast.position_mask(ranges)
+        logger.debug("decoding %.0f%% of the decoder positions", 100 * float(mask.float().mean()))
     out = []
     with torch.inference_mode():
         for i in range(0, len(plan.keys), batch_size):
@@ -176,7 +184,11 @@ def generate_plan(
             pitch = torch.tensor([p for _, p, _ in chunk], device=device)
             velocity = torch.tensor([v for _, _, v in chunk], device=device)
             embedding = blend_embeddings(table, [w for w, _, _ in chunk]) if blends else None
-            wav = generate(model, instrument, pitch, velocity, instrument_embedding=embedding)
+            if fast is not None:
+                wav = fast(instrument, pitch, velocity, instrument_embedding=embedding,
+                           mask=mask[i : i + batch_size])
+            else:
+                wav = model(instrument, pitch, velocity, instrument_embedding=embedding)
             out.append(wav.float().clamp(-1, 1).cpu())
             if progress is not None:
                 progress(len(chunk), len(plan.keys))

@@ -304,22 +304,53 @@ class FastSING:
             return self.config.note_length
         return F_.decoded_length(num_frames, self.config)
 
-    def pieces(self, frames: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    def pieces(
+        self, frames: torch.Tensor, start: int, stop: int, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Output-layer frames of decoder positions ``[start, stop)``, before the overlap-add.
 
         Args:
             frames: Tensor[B, >= stop + k - 1, frame_dim] (time-major frames).
+            mask: bool Tensor[B, stop - start]: compute only these (note, position) rows; the
+                others are zeros (see :meth:`position_mask`).
         Returns:
             float32 Tensor[B, stop - start, window]: position j's ``window`` output samples.
         """
         b, _, d = frames.shape
         n, k = stop - start, self.context
         # im2col: row j = frames j..j+k-1, ordered (D, k) like the conv weight.
-        cols = frames[:, start : stop + k - 1].unfold(1, k, 1).reshape(b * n, d * k)
-        h = self.first(cols)
+        cols = frames[:, start : stop + k - 1].unfold(1, k, 1)  # [B, n, D, k]
+        rows = cols.reshape(b * n, d * k) if mask is None else cols[mask].reshape(-1, d * k)
+        h = self.first(rows)
         for layer in self.rewrites:
             h = layer(h)
-        return self.output(h).float().reshape(b, n, self.window)
+        out = self.output(h).float()
+        if mask is None:
+            return out.reshape(b, n, self.window)
+        full = torch.zeros(b, n, self.window, dtype=torch.float32, device=out.device)
+        full[mask] = out
+        return full
+
+    def position_mask(self, ranges: list[list[tuple[int, int]]]) -> torch.Tensor:
+        """The decoder positions each note needs for the samples it will use.
+
+        Args:
+            ranges: per note, sample ranges ``[a, b)`` of the stripped note (T samples).
+        Returns:
+            bool Tensor[B, P] for :meth:`decode`'s ``mask`` (P: the positions it computes):
+            samples inside the ranges come out exactly as without a mask, the others are
+            partial sums (not to be used).
+        """
+        first, end, offset = self._positions(self.config.num_frames, strip=True)
+        n, s, w = end - first, self.stride, self.window
+        mask = torch.zeros(len(ranges), n, dtype=torch.bool)
+        for i, note in enumerate(ranges):
+            for a, b in note:
+                lo = max(0, -(-(offset + a - w + 1) // s))  # first position ending after a
+                hi = min(n, -(-(offset + b) // s))  # last position starting before b, + 1
+                if hi > lo:
+                    mask[i, lo:hi] = True
+        return mask
 
     def overlap_add(self, pieces: torch.Tensor, offset: int, keep: int) -> torch.Tensor:
         """Sum the pieces with hop ``stride``, keep ``[offset, offset + keep)``, add the bias.
@@ -341,19 +372,26 @@ class FastSING:
         return wav
 
     @torch.inference_mode()
-    def decode(self, frames: torch.Tensor, strip: bool = True) -> torch.Tensor:
+    def decode(
+        self, frames: torch.Tensor, strip: bool = True, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Decoder on frames.
 
         Args:
             frames: Tensor[B, L, frame_dim] (time-major, as :meth:`frames` returns).
             strip: cut to the note (T samples) like ``SING.forward``; else the decoder's full
                 ``decoded_length(L)`` samples.
+            mask: bool Tensor[B, P] from :meth:`position_mask` (with ``strip``): decode only
+                the positions each note needs.
         Returns:
             float32 Tensor[B, T] (or [B, decoded_length(L)]).
         """
         length = frames.shape[1]
         first, end, offset = self._positions(length, strip)
-        return self.overlap_add(self.pieces(frames, first, end), offset, self._keep(length, strip))
+        if mask is not None and (not strip or mask.shape != (frames.shape[0], end - first)):
+            raise ValueError(f"mask must be [B, {end - first}] (from position_mask), with strip")
+        pieces = self.pieces(frames, first, end, mask)
+        return self.overlap_add(pieces, offset, self._keep(length, strip))
 
     # -- the model call ------------------------------------------------------------------------
     def _serial(
@@ -363,12 +401,14 @@ class FastSING:
         velocity: torch.Tensor,
         strip: bool,
         instrument_embedding: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Sequence generator, then the decoder on ``chunk_notes`` notes at a time."""
         with torch.inference_mode():
             frames = self.frames(instrument, pitch, velocity, instrument_embedding)
             out = [
-                self.decode(frames[i : i + self.chunk_notes], strip=strip)
+                self.decode(frames[i : i + self.chunk_notes], strip=strip,
+                            mask=None if mask is None else mask[i : i + self.chunk_notes])
                 for i in range(0, frames.shape[0], self.chunk_notes)
             ]
         return torch.cat(out) if len(out) > 1 else out[0]
@@ -449,6 +489,7 @@ class FastSING:
         velocity: torch.Tensor,
         strip: bool,
         instrument_embedding: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Many notes: each worker (one intra-op thread) generates a contiguous share of them."""
         shares = torch.arange(pitch.shape[0]).tensor_split(self.workers)
@@ -461,6 +502,7 @@ class FastSING:
                 velocity[ix],
                 strip,
                 None if instrument_embedding is None else instrument_embedding[ix],
+                None if mask is None else mask[ix],
             )
             for ix in shares
             if len(ix)
@@ -474,6 +516,7 @@ class FastSING:
         velocity: torch.Tensor,
         strip: bool = True,
         instrument_embedding: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Generate notes like ``SING.forward``.
 
@@ -487,14 +530,18 @@ class FastSING:
             strip: as in ``SING.forward``.
             instrument_embedding: Tensor[B, instrument_dim] instead of ``instrument`` (a blend
                 of instruments, :mod:`sing.models.blend`); ``instrument`` may then be None.
+            mask: bool Tensor[B, P] from :meth:`position_mask`: decode only the positions each
+                note needs (e.g. ``sing render`` skips what a short note never plays).
         Returns:
             float32 Tensor[B, T] (T = ``config.note_length``; ``decoded_length`` if not strip).
         """
         args = (instrument, pitch, velocity, strip, instrument_embedding)
         if self.workers < 2 or self.device.type != "cpu":
-            return self._serial(*args)
+            return self._serial(*args, mask=mask)
         if pitch.shape[0] >= self.workers:
-            return self._split(*args)
+            return self._split(*args, mask=mask)
+        if mask is not None:
+            return self._serial(*args, mask=mask)
         return self._pipelined(*args)
 
     def flops_per_note(self) -> dict[str, int]:
@@ -538,12 +585,14 @@ def fast_generate(
         pitch: torch.Tensor,
         velocity: torch.Tensor,
         instrument_embedding: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         entry = cache.get(id(model))
         if entry is None or entry[0] is not model:
             cache.clear()
             entry = (model, FastSING.from_model(model, dtype=dtype))
             cache[id(model)] = entry
-        return entry[1](instrument, pitch, velocity, instrument_embedding=instrument_embedding)
+        return entry[1](instrument, pitch, velocity, instrument_embedding=instrument_embedding,
+                        mask=mask)
 
     return generate
