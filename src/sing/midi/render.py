@@ -205,17 +205,19 @@ def mix_plan(plan: RenderPlan, waves: torch.Tensor) -> np.ndarray:
     """
     rate = plan.sample_rate
     notes = waves.numpy()
-    placed = []
+    # a fitted note is at most its duration + the note length long: one buffer, each note
+    # added as soon as it is fitted (memory: the mix, not every note)
+    bound = max(int(round(n.start * rate)) + int(round(n.duration * rate))
+                for n in plan.score.notes) + notes.shape[1]
+    mix = np.zeros(max(bound, int(round(plan.score.length * rate))), dtype=np.float32)
+    end = int(round(plan.score.length * rate))
     for note, k in zip(plan.score.notes, plan.note_keys, strict=True):
         start = int(round(note.start * rate))
         duration = int(round(note.duration * rate))
-        placed.append((start, fit_note(notes[k], duration, plan.hold, rate, pitch=plan.keys[k][1])))
-    total = max(start + len(wav) for start, wav in placed)
-    total = max(total, int(round(plan.score.length * rate)))
-    mix = np.zeros(total, dtype=np.float32)
-    for start, wav in placed:
+        wav = fit_note(notes[k], duration, plan.hold, rate, pitch=plan.keys[k][1])
         mix[start : start + len(wav)] += wav
-    return mix
+        end = max(end, start + len(wav))
+    return mix[:end]
 
 
 def finish_mix(mix: np.ndarray, rate: int, sample_rate: int | None = None,
