@@ -93,3 +93,13 @@ def test_generate_cli_blend(tiny_model_file: Path, tmp_path: Path):
                                60, 100)
     # the CLI runs the bf16-free float32 fast path; 16-bit quantisation
     assert rate == 16000 and abs(wav - want.numpy()).max() < 2e-3
+
+
+def test_report_interpolation_is_the_api_blend(model):
+    from sing.evaluation.report import interpolate_instruments
+
+    wavs = interpolate_instruments(model, 0, 2, pitch=60, velocity=3, steps=(0.0, 0.5))
+    plain = sing.api.synthesize(model, "guitar_acoustic_009", 60, 100)
+    half = sing.api.synthesize(model, "guitar_acoustic_009:1,flute_synthetic_000:1", 60, 100)
+    assert torch.allclose(torch.from_numpy(wavs[0]), plain, atol=1e-5)
+    assert torch.allclose(torch.from_numpy(wavs[1]), half, atol=1e-5)

@@ -11,11 +11,10 @@ the sounds are also written as WAV files in ``audio/`` beside it.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,36 +63,20 @@ def choose_showcase(dataset: Any, per_family: int = 1, velocity: int = 100) -> l
     return [n for fam in sorted(by_family) for n in by_family[fam]]
 
 
-@contextlib.contextmanager
-def _extra_instruments(model: torch.nn.Module, rows: torch.Tensor) -> Iterator[int]:
-    """Temporarily append ``rows: Tensor[K, instrument_dim]`` to the instrument lookup table;
-    yields the index of the first new row."""
-    table = model.generator.instrument_embedding
-    original = table
-    weight = torch.cat([table.weight.detach(), rows.to(table.weight)], dim=0)
-    model.generator.instrument_embedding = torch.nn.Embedding.from_pretrained(weight)
-    try:
-        yield original.num_embeddings
-    finally:
-        model.generator.instrument_embedding = original
-
-
 @torch.no_grad()
 def interpolate_instruments(
     model: torch.nn.Module, first: int, second: int, pitch: int, velocity: int,
     steps: Sequence[float] = INTERPOLATION_STEPS, device: str | torch.device = "cpu",
 ) -> list[np.ndarray]:
     """Notes from instrument embeddings ``(1 - a) * e[first] + a * e[second]`` for each ``a`` in
-    ``steps``: a list of ``ndarray[T]``."""
+    ``steps`` (given to the model as ``instrument_embedding``): a list of ``ndarray[T]``."""
     model = model.to(device).eval()
     weight = model.generator.instrument_embedding.weight.detach()
     alphas = torch.tensor(list(steps), dtype=weight.dtype, device=weight.device).unsqueeze(1)
     rows = (1 - alphas) * weight[first] + alphas * weight[second]
-    with _extra_instruments(model, rows) as start:
-        k = len(steps)
-        instrument = torch.arange(start, start + k, device=device)
-        wav = model(instrument, torch.full((k,), pitch, device=device),
-                    torch.full((k,), velocity, device=device))
+    k = len(steps)
+    wav = model(None, torch.full((k,), pitch, device=device),
+                torch.full((k,), velocity, device=device), instrument_embedding=rows)
     return [w.float().cpu().numpy() for w in wav]
 
 
