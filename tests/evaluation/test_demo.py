@@ -62,7 +62,7 @@ def test_report_loads_in_headless_chromium(quick_demo: Path, tmp_path: Path) -> 
     assert result.failed_media == []
     kinds = [m["kind"] for m in result.media]
     assert kinds.count("audio") == 14
-    assert kinds.count("img") == 14 + 3 + 1  # a spectrogram per sound, 3 runs of curves, t-SNE
+    assert kinds.count("img") == 14 + 2 + 1  # a spectrogram per sound, 2 runs of curves, t-SNE
     assert all(m["duration"] > 0.4 for m in result.media if m["kind"] == "audio")
     assert result.screenshot_std > 5.0 and result.ok
     # the check can fail: a missing sound, a broken image and a script error are all caught

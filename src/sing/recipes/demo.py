@@ -8,9 +8,10 @@ Four steps, each reused by a second run when already done (progress is logged as
    NSynth-shaped folder. Notes are shortened (see :class:`DemoRecipe`) so that a CPU can train
    on them in minutes; the key is held for 75% of the note, as in NSynth (3 s of 4).
 2. **split**: (instrument, pitch) pairs to train / valid / test, seed 42, as the paper.
-3. **train**: the three stages with a CPU preset, as three resumable runs: the autoencoder
-   (waveform loss, then fine-tuned with the spectral loss: see :class:`DemoRecipe` for why),
-   then the sequence generator and SING (spectral loss) from that autoencoder.
+3. **train**: the three stages with a CPU preset, as two resumable runs: the autoencoder
+   (spectral loss after a waveform warm-up, with a waveform anchor: ``sing train``'s default,
+   :mod:`sing.training.losses`), then the sequence generator and SING (spectral loss) from
+   that autoencoder.
 4. **evaluate + report**: the held-out (test) pairs: metrics, pitch accuracy against the
    ground truth's, the resample reference, and the listening report (index.html).
 """
@@ -37,7 +38,10 @@ class DemoRecipe:
         programs / pitches: GM programs and MIDI pitches rendered (all five velocities).
         duration / hold: note length and key-down time (s).
         preset: model preset; epochs: (autoencoder, sequence generator, SING) epochs.
-        batch_size / lr: of all three stages.
+        batch_size / lr: of stages 2 and 3.
+        ae_batch_size / ae_lr: of stage 1.
+        ae_warmup / ae_wav_weight: stage 1's waveform warm-up (optimizer steps) and waveform
+            anchor (see :mod:`sing.training.losses`).
         eval_notes: notes of the train subset and of valid evaluated after each epoch.
         per_family: held-out notes shown per family in the report.
     """
@@ -53,10 +57,10 @@ class DemoRecipe:
     lr: float
     eval_notes: int
     per_family: int = 1
-    ae_loss: str = "wav"
     ae_batch_size: int = 8
-    finetune_epochs: int = 0
-    finetune_lr: float = 3e-4
+    ae_lr: float = 3e-4
+    ae_warmup: int = 300
+    ae_wav_weight: float = 1.0
 
     def data_key(self) -> dict[str, Any]:
         """What decides the data folder (a change means a new folder)."""
@@ -71,12 +75,11 @@ def _recipes() -> dict[str, DemoRecipe]:
         "full": DemoRecipe(
             name="full", programs=DEMO_PROGRAMS, pitches=DEMO_PITCHES, duration=1.0, hold=0.75,
             preset="small", epochs=(12, 50, 12), batch_size=16, lr=1e-3, eval_notes=48,
-            finetune_epochs=6,
         ),
         "quick": DemoRecipe(
             name="quick", programs=(0, 40, 73), pitches=tuple(range(57, 66)), duration=0.5,
-            hold=0.375, preset="tiny", epochs=(2, 3, 1), batch_size=16, lr=1e-3,
-            eval_notes=16, ae_batch_size=16, finetune_epochs=1,
+            hold=0.375, preset="tiny", epochs=(3, 3, 1), batch_size=16, lr=1e-3,
+            eval_notes=16, ae_batch_size=16, ae_lr=1e-3, ae_warmup=4,
         ),
     }
 
@@ -149,32 +152,22 @@ def run_demo(
     if force:
         import shutil
 
-        for name in ("run", "run-autoencoder", "run-autoencoder-spectral"):
+        for name in ("run", "run-autoencoder"):
             folder = out / f"{name}{suffix}"
             if folder.exists():
                 shutil.rmtree(folder)
-    common = dict(data=data, preset=rec.preset, lr=rec.lr, device=device,
-                  eval_notes=rec.eval_notes, extra={"demo": asdict(rec)})
-    _step(2, f"training stage 1, the autoencoder ({rec.preset} preset, {rec.ae_loss} loss, "
-             f"{rec.epochs[0]} epochs) -> {ae_run}")
-    train(TrainConfig(out=ae_run, loss=rec.ae_loss, stages=("ae",), epochs_ae=rec.epochs[0],
-                      batch_size=rec.ae_batch_size, **common))
+    common = dict(data=data, preset=rec.preset, device=device, eval_notes=rec.eval_notes,
+                  extra={"demo": asdict(rec)})
+    _step(2, f"training stage 1, the autoencoder ({rec.preset} preset, {rec.epochs[0]} epochs, "
+             f"waveform warm-up {rec.ae_warmup} steps, then the spectral loss) -> {ae_run}")
+    train(TrainConfig(out=ae_run, stages=("ae",), epochs_ae=rec.epochs[0], lr=rec.ae_lr,
+                      batch_size=rec.ae_batch_size, ae_warmup=rec.ae_warmup,
+                      ae_wav_weight=rec.ae_wav_weight, **common))
     autoencoder = ae_run / "autoencoder.safetensors"
-    if rec.finetune_epochs > 0:
-        ft_run = out / f"run-autoencoder-spectral{suffix}"
-        _step(2, f"fine-tuning the autoencoder with the spectral loss ({rec.finetune_epochs} "
-                 f"epochs) -> {ft_run}")
-        train(TrainConfig(out=ft_run, loss="spectral", stages=("ae",),
-                          epochs_ae=rec.finetune_epochs, batch_size=rec.ae_batch_size,
-                          init_autoencoder=autoencoder,
-                          **{**common, "lr": rec.finetune_lr}))
-        autoencoder = ft_run / "autoencoder.safetensors"
-        curve_runs = (ae_run, ft_run)
-    else:
-        curve_runs = (ae_run,)
+    curve_runs = (ae_run,)
     _step(3, f"training stages 2 and 3, sequence generator and SING ({rec.epochs[1]} and "
              f"{rec.epochs[2]} epochs, spectral loss) -> {run}")
-    train(TrainConfig(out=run, loss="spectral", stages=("seq", "sing"),
+    train(TrainConfig(out=run, loss="spectral", stages=("seq", "sing"), lr=rec.lr,
                       init_autoencoder=autoencoder,
                       epochs_seq=rec.epochs[1], epochs_sing=rec.epochs[2],
                       batch_size=rec.batch_size, **common))
@@ -192,10 +185,10 @@ def run_demo(
             notes=(f"Demo recipe '{rec.name}': GM programs {list(rec.programs)}, pitches "
                    f"{rec.pitches[0]}-{rec.pitches[-1]}, five velocities, {rec.duration:g} s "
                    f"notes, {rec.preset} preset, epochs ae/seq/sing {rec.epochs}, batch "
-                   f"{rec.ae_batch_size}/{rec.batch_size}, lr {rec.lr:g}, autoencoder trained "
-                   f"with the {rec.ae_loss} loss then fine-tuned {rec.finetune_epochs} epochs "
-                   f"with the spectral loss (lr {rec.finetune_lr:g}), SING with the spectral "
-                   "loss."),
+                   f"{rec.ae_batch_size}/{rec.batch_size}, lr {rec.ae_lr:g}/{rec.lr:g}; "
+                   f"autoencoder: {rec.ae_warmup} warm-up steps on the waveform, then the "
+                   f"spectral loss with a waveform anchor (weight {rec.ae_wav_weight:g}); "
+                   "sequence generator and SING with the spectral loss."),
         )
     summary = demo_summary(report / "metrics.json")
     logger.info(f"[demo] done in {time.monotonic() - started:.0f} s (to the end of training "
@@ -204,19 +197,24 @@ def run_demo(
 
 
 def demo_summary(metrics_json: Path) -> str:
-    """One line: the held-out pitch accuracy of SING, the ground truth's and their ratio."""
+    """One line: SING's held-out pitch accuracy beside the ground truth's, and its spectral L1
+    beside the resample reference's."""
     try:
         results = json.loads(metrics_json.read_text(encoding="utf-8"))
         systems = results["systems"]
-        sing = systems["sing"]["overall"]["pitch_accuracy"]
+        sing = systems["sing"]["overall"]
         truth = systems["ground_truth"]["overall"]["pitch_accuracy"]
-        rel = results.get("relative_pitch_accuracy")
-        resample = systems.get("resample", {}).get("overall", {}).get("pitch_accuracy")
+        resample = systems.get("resample", {}).get("overall", {})
     except (OSError, KeyError, TypeError, json.JSONDecodeError):
         return ""
-    text = f"Held-out pitch accuracy: SING {100 * sing:.0f}%, ground truth {100 * truth:.0f}%"
-    if rel is not None:
-        text += f" (SING reaches {100 * rel:.0f}% of the ground truth's)"
-    if resample is not None:
-        text += f", resample {100 * resample:.0f}%"
+    text = (f"Held-out pitch accuracy: SING {100 * sing['pitch_accuracy']:.0f}%, ground truth "
+            f"{100 * truth:.0f}%")
+    if truth:
+        text += f" (SING reaches {100 * sing['pitch_accuracy'] / truth:.0f}% of it)"
+    if "pitch_accuracy" in resample:
+        text += f", resample {100 * resample['pitch_accuracy']:.0f}%"
+    text += f". Spectral L1: SING {sing['spectral_l1']:.4f}"
+    if resample.get("spectral_l1"):
+        ratio = sing["spectral_l1"] / resample["spectral_l1"]
+        text += f", resample {resample['spectral_l1']:.4f} (SING is {ratio:.1f}x resample's)"
     return text + "."
