@@ -158,11 +158,11 @@ class SingConfig:
 #: The named presets. ``paper`` is the NeurIPS 2018 network; the others are for CPUs.
 PRESETS: dict[str, SingConfig] = {
     "paper": SingConfig(),
-    # chosen from the learning curve in docs/results.md: a wide decoder without the 1x1
-    # rewrite layers costs about what `small` costs per note, and its 2048 windowed kernels
-    # reach the harmonics far sooner than small's 512
+    # chosen from the learning curve in docs/results.md: small's sequence generator with a
+    # wide decoder without the 1x1 rewrite layers; its 2048 windowed kernels reach the
+    # harmonics far sooner per CPU minute than small's 512
     "medium": SingConfig(
-        hidden_size=512, num_layers=2, frame_dim=128, channels=2048, rewrite_layers=0,
+        hidden_size=256, num_layers=2, frame_dim=128, channels=2048, rewrite_layers=0,
     ),
     "small": SingConfig(
         hidden_size=256, num_layers=2, frame_dim=64, channels=512,
