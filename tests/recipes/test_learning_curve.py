@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +186,33 @@ def test_loud_bin_error_against_numpy() -> None:
     assert float(got["loud_l1"][1]) == 0.0
     quiet = note_metrics(torch.zeros(1, 16000), torch.full((1, 16000), 1e-4))
     assert math.isnan(float(quiet["loud_l1"][0]))  # no loud bin: skipped by averages
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_training_children_stop_when_the_parent_is_killed(tmp_path: Path) -> None:
+    """A killed `sing experiment curve` must not leave its child runs training as orphans."""
+    ready = tmp_path / "ready"
+    child = ("from sing.recipes.learning_curve import _stop_with_parent; import pathlib, time; "
+             f"_stop_with_parent(); pathlib.Path({str(ready)!r}).touch(); time.sleep(60)")
+    parent = (f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', "
+              f"{child!r}]); print(p.pid, flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    pid = int(proc.stdout.readline())
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline:  # its death signal is set
+        time.sleep(0.05)
+    assert ready.exists() and os.path.exists(f"/proc/{pid}")
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                if stat.read().split(")")[-1].split()[0] == "Z":
+                    break  # exited, waiting for init to reap it
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        pytest.fail("the child outlived its killed parent")

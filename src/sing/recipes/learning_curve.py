@@ -188,8 +188,27 @@ def _train_preset(preset: str, out: Path, options: dict[str, Any], progress: boo
     return train(TrainConfig(out=out / preset, preset=preset, progress=progress, **options))
 
 
+def _stop_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (a killed ``sing experiment
+    curve`` must not leave its runs training as orphans); the trainer then checkpoints and
+    stops. Elsewhere (no ``prctl``) this does nothing."""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+
+
 def _child_setup(level: int) -> None:
-    """Start of a training child process: one thread, the parent's log level."""
+    """Start of a training child process: one thread, the parent's log level, and SIGTERM
+    when the parent dies."""
+    _stop_with_parent()
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
     import torch
