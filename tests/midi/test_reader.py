@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mido
 import pytest
-from conftest import write_midi
+from midi_helpers import write_midi
 
 from sing.errors import SingError
 from sing.midi.reader import read_midi

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import write_midi
+from midi_helpers import write_midi
 
 import sing.api
 import sing.pretrained

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from conftest import write_midi
+from midi_helpers import write_midi
 
 from sing.errors import SingError
 from sing.evaluation.evaluator import Evaluation
