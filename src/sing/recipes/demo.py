@@ -13,7 +13,9 @@ Four steps, each reused by a second run when already done (progress is logged as
    :mod:`sing.training.losses`), then the sequence generator and SING (spectral loss) from
    that autoencoder.
 4. **evaluate + report**: the held-out (test) pairs: metrics, pitch accuracy against the
-   ground truth's, the resample reference, and the listening report (index.html).
+   ground truth's, the resample reference, and the listening report (index.html), which also
+   plays the bundled MIDI piece (:data:`sing.midi.pieces.CANON`) rendered by the demo's own
+   model (``piece.wav``; the GM programs it lacks are played by its nearest instrument).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from typing import Any
 from sing.errors import SingError
 
 logger = logging.getLogger(__name__)
+
+#: Title of the bundled piece in the report.
+PIECE_TITLE = "Pachelbel: Canon in D (bundled MIDI file), played by the demo's model"
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,8 @@ def run_demo(
     reuses the data set, the trained model and the report when they are complete.
     """
     from sing.evaluation.reporting import report_for_run
+    from sing.midi.pieces import CANON
+    from sing.midi.render import render_file
     from sing.training.config import TrainConfig
     from sing.training.trainer import train
 
@@ -177,10 +184,12 @@ def run_demo(
     if index.is_file() and index.stat().st_mtime >= model_file.stat().st_mtime:
         _step(4, f"reusing the report in {report}")
     else:
-        _step(4, f"evaluating the held-out notes and writing the report -> {report}")
+        _step(4, f"evaluating the held-out notes, playing {CANON.name} and writing the report "
+                 f"-> {report}")
+        piece = render_file(model_file, CANON, out / f"piece{suffix}.wav", device=device)
         index = report_for_run(
             run=run, data=data, out=report, per_family=rec.per_family, device=device,
-            extra_runs=curve_runs,
+            extra_runs=curve_runs, piece=piece, piece_title=PIECE_TITLE,
             title="SING demo: listening report",
             notes=(f"Demo recipe '{rec.name}': GM programs {list(rec.programs)}, pitches "
                    f"{rec.pitches[0]}-{rec.pitches[-1]}, five velocities, {rec.duration:g} s "
