@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import random
 
-    from render import gm_model, machine_load
+    from machine import machine_load
+    from render import gm_model
 
     with tempfile.TemporaryDirectory(prefix="sing-bench-cold-") as tmp:
         tmp = Path(tmp)

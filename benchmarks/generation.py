@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 import torch
+from machine import machine_load
 
 from sing.dsp import log_power_spectrogram, spectral_loss
 from sing.models import SING, SingConfig
@@ -57,20 +58,6 @@ def timed(fn: Callable[[], object], device: torch.device, repeats: int, warmup: 
         sync(device)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def machine_load() -> str:
-    """The 1-minute load average and CPU pressure (Linux), to state the run's conditions."""
-    parts = []
-    try:
-        with open("/proc/loadavg") as f:
-            parts.append(f"load average {f.read().split()[0]}")
-        with open("/proc/pressure/cpu") as f:
-            some = f.readline().split()[1]  # "avg10=.."
-            parts.append(f"CPU pressure {some}")
-    except (OSError, IndexError):
-        pass
-    return ", ".join(parts) or "load unknown"
 
 
 def gemm_ceiling(dtype: torch.dtype, device: torch.device, size: int, repeats: int) -> float:

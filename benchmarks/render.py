@@ -27,18 +27,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-
-def machine_load() -> str:
-    """The 1-minute load average and CPU pressure (Linux)."""
-    parts = []
-    try:
-        with open("/proc/loadavg") as f:
-            parts.append(f"load average {f.read().split()[0]}")
-        with open("/proc/pressure/cpu") as f:
-            parts.append(f"CPU pressure {f.readline().split()[1]}")
-    except (OSError, IndexError):
-        pass
-    return ", ".join(parts) or "load unknown"
+from machine import machine_load
 
 
 def gm_model(preset: str, path: Path) -> Path:
