@@ -1,5 +1,5 @@
-"""`sing evaluate`, `sing report`, `sing experiment table1`, `sing experiment curve` and
-`sing demo`."""
+"""`sing evaluate`, `sing report`, `sing experiment table1`, `sing experiment curve`,
+`sing experiment gm-model` and `sing demo`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from sing.cli.validate import BATCH_SIZE, COUNT, LEARNING_RATE, POSITIVE_COUNT, integer
+from sing.cli.validate import BATCH_SIZE, COUNT, LEARNING_RATE, POSITIVE_COUNT, integer, real
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,45 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the paper's stage 1 (no waveform warm-up, no waveform anchor)")
     c.add_argument("--device", default="cpu")
     c.set_defaults(func=cmd_curve)
+
+    g = exp.add_parser(
+        "gm-model",
+        help="the shipped General MIDI model: FluidR3 data, three stages, held-out metrics, "
+             "float16 export (resumable: rerun the same command)",
+        description="Renders all 128 melodic GM programs of FluidR3_GM (five velocities) into "
+        "OUT/data, splits it, trains stage 1 (OUT/run-autoencoder) and stages 2-3 (OUT/run), "
+        "evaluates the held-out test pairs beside resample and the ground truth, writes "
+        "OUT/gm-model.md and .json and the float16 model OUT/gm.safetensors; --install copies "
+        "it into the package. Every step is reused on a rerun: kill it and rerun the same "
+        "command to go on.",
+    )
+    g.add_argument("--out", required=True, type=Path, help="experiment folder")
+    g.add_argument("--preset", default="medium", help="model preset (default medium)")
+    g.add_argument("--programs", default="all", help="GM programs, e.g. 0,40 or all (default)")
+    g.add_argument("--pitches", default="24-96", help="MIDI pitches (default 24-96)")
+    g.add_argument("--duration", type=real(0, 60, low_open=True), default=1.0,
+                   help="note length in s (default 1: the CPU budget, see the docs)")
+    g.add_argument("--hold", type=real(0, 60, low_open=True), default=0.75,
+                   help="key held for this many s (default 0.75)")
+    g.add_argument("--epochs", default=None,
+                   help="epochs per stage AE,SEQ,SING (default 2,4,1: ~2 CPU hours)")
+    g.add_argument("--batch-size", type=BATCH_SIZE, default=16, help="all stages (default 16)")
+    g.add_argument("--lr", type=LEARNING_RATE, default=3e-4, help="Adam learning rate (3e-4)")
+    g.add_argument("--checkpoint-every", type=real(0, 10**6), default=10.0, metavar="MINUTES",
+                   help="minutes between mid-epoch checkpoints (default 10)")
+    g.add_argument("--max-notes", type=POSITIVE_COUNT, default=None,
+                   help="train on a seeded subset of N notes per split (default: all; the "
+                        "held-out evaluation uses the whole test split)")
+    g.add_argument("--eval-notes", type=COUNT, default=256,
+                   help="train-subset and valid notes evaluated after each epoch (256)")
+    g.add_argument("--jobs", type=integer(1, 256), default=2,
+                   help="processes rendering the data set (default 2; same bytes)")
+    g.add_argument("--soundfont", default=None, help="GM SoundFont (default: FluidR3_GM)")
+    g.add_argument("--install", action="store_true",
+                   help="copy the model into the package (sing/pretrained/gm.safetensors; "
+                        "refused over 50 MB)")
+    g.add_argument("--device", default="cpu")
+    g.set_defaults(func=cmd_gm_model)
 
     p = sub.add_parser(
         "demo",
@@ -233,6 +272,40 @@ def cmd_curve(args: argparse.Namespace) -> int:
         print(f"sing: {stop}", flush=True)
         return 128 + stop.signum
     print(table)
+    return 0
+
+
+def cmd_gm_model(args: argparse.Namespace) -> int:
+    """`sing experiment gm-model`: the shipped model, trained, evaluated, exported (and
+    installed); returns 0, or 128 + signal number when stopped by SIGINT/SIGTERM (rerun to
+    resume)."""
+    import sing.pretrained
+    from sing.data.soundfont import parse_int_ranges
+    from sing.recipes.gm_model import DEFAULT_GM_EPOCHS, GmRecipe, run_gm_model, summary_line
+    from sing.training.trainer import TrainingInterrupted
+    from sing.utils.device import resolve_device
+
+    recipe = GmRecipe(
+        programs=parse_int_ranges(args.programs, 0, 127, "program"),
+        pitches=parse_int_ranges(args.pitches, 0, 127, "pitch"),
+        duration=args.duration, hold=args.hold, preset=args.preset,
+        epochs=_parse_epochs(args.epochs) or DEFAULT_GM_EPOCHS, batch_size=args.batch_size,
+        lr=args.lr, checkpoint_every=args.checkpoint_every, max_notes=args.max_notes,
+        eval_notes=args.eval_notes, soundfont=args.soundfont,
+    )
+    device = str(resolve_device(args.device))
+    try:
+        result = run_gm_model(
+            args.out, recipe, device=device, jobs=args.jobs,
+            install_to=sing.pretrained.SHIPPED_MODEL if args.install else None,
+        )
+    except TrainingInterrupted as stop:
+        print(f"sing: {stop}", flush=True)
+        return 128 + stop.signum
+    print(f"model: {result.export}" + (f" (installed as {result.installed})"
+                                       if result.installed else ""))
+    print(f"report: {result.report_md}")
+    print(summary_line(result.report))
     return 0
 
 

@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 FORMAT = "sing-model"
 FORMAT_VERSION = 1
 KINDS: dict[str, type[nn.Module]] = {"sing": SING, "autoencoder": Autoencoder}
+#: The floating-point types :func:`save_model` may store weights in.
+SAVE_DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
 _MAX_HEADER = 100 * 1024 * 1024
 _DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
                 "I8": 1, "U8": 1, "BOOL": 1}
@@ -74,11 +76,15 @@ def save_model(
     vocabulary: Vocabulary | None = None,
     recipe: dict[str, Any] | None = None,
     training_data: dict[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
     """Write ``model`` (SING or Autoencoder) to one safetensors file, atomically.
 
     ``vocabulary`` defaults to ``model.vocabulary``; ``training_data`` records the data it
-    was trained on (:func:`sing.data.fingerprint.training_data`). Returns the path written.
+    was trained on (:func:`sing.data.fingerprint.training_data`). ``dtype`` (one of
+    :data:`SAVE_DTYPES`, e.g. ``torch.float16`` for a file half the size) stores every
+    floating-point tensor in that type; None keeps the model's own. :func:`load_model` reads
+    such a file back into the float32 modules. Returns the path written.
     """
     from safetensors.torch import save
 
@@ -110,7 +116,12 @@ def save_model(
             f"vocabulary pitches go up to {vocabulary.pitch_max}, "
             f"the model has {config.num_pitches} pitch rows"
         )
+    if dtype is not None and dtype not in SAVE_DTYPES:
+        raise ValueError(f"cannot save weights as {dtype}: expected one of "
+                         f"{', '.join(str(d) for d in SAVE_DTYPES)}")
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in tensors.items()}
     metadata = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
