@@ -20,9 +20,12 @@ newer file gives one :class:`~sing.errors.SingError` line naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import struct
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,39 @@ class ModelInfo:
     num_parameters: int = 0
     size_bytes: int = 0
     dtype: str = "F32"
+
+
+#: The ``torch.nn.init`` functions that the modules of our models call when constructed.
+_INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+                   "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+                   "orthogonal_")
+_INIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def skip_random_init() -> Iterator[None]:
+    """Modules constructed inside are left uninitialised (``torch.nn.init``'s functions do
+    nothing): for a model whose every parameter and persistent buffer is loaded from a file
+    right after. Non-persistent buffers (the decoder's window) are still computed. It saves the
+    random initialisation: 0.55 s of the paper preset's construction on 2 CPU cores.
+
+    ``torch.nn.init`` is patched for the duration (process-wide, serialised by a lock): do
+    not construct a model you mean to train in another thread meanwhile.
+    """
+    from torch.nn import init
+
+    def keep(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return tensor
+
+    with _INIT_LOCK:
+        saved = {name: getattr(init, name) for name in _INIT_FUNCTIONS if hasattr(init, name)}
+        try:
+            for name in saved:
+                setattr(init, name, keep)
+            yield
+        finally:
+            for name, function in saved.items():
+                setattr(init, name, function)
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -257,11 +293,12 @@ def load_model(
     info = read_info(path)
     if kind is not None and info.kind != kind:
         raise SingError(f"is a {info.kind} model file, a {kind} model is needed here", info.path)
-    model = KINDS[info.kind](info.config, vocabulary=info.vocabulary)
     try:
         state = load_file(str(info.path), device="cpu")
     except (SafetensorError, OSError, RuntimeError) as err:
         raise SingError(f"corrupt model file ({err})", info.path) from None
+    with skip_random_init():  # every parameter is loaded (checked below): no random init
+        model = KINDS[info.kind](info.config, vocabulary=info.vocabulary)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -275,7 +312,7 @@ def load_model(
                 f"{tuple(expected[name].shape)} expected)",
                 info.path,
             )
-    model.load_state_dict(state)
+    model.load_state_dict(state, strict=True)
     model.to(device)
     model.eval()
     return model, info
