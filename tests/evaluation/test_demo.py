@@ -163,3 +163,17 @@ def test_table1_tiny(quick_demo: Path, tmp_path: Path, capsys: pytest.CaptureFix
         assert 0 < row["spectral_test"] < 10 and row["wav_mse_test"] >= 0
     assert "ordering on spectral test loss" in printed
     assert result["warm_start"] is True
+
+
+def test_demo_summary_names_both_references(quick_demo: Path) -> None:
+    from sing.recipes.demo import demo_summary
+
+    metrics = quick_demo / "report-quick" / "metrics.json"
+    systems = _metrics(metrics)["systems"]
+    line = demo_summary(metrics)
+    sing, resample = systems["sing"]["overall"], systems["resample"]["overall"]
+    assert f"SING {sing['spectral_l1']:.4f}, resample {resample['spectral_l1']:.4f}" in line
+    ratio = sing["spectral_l1"] / resample["spectral_l1"]
+    assert f"(SING is {ratio:.1f}x resample's)" in line
+    truth = systems["ground_truth"]["overall"]["pitch_accuracy"]
+    assert f"ground truth {100 * truth:.0f}%" in line
