@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sing.dsp.pitch import midi_to_hz
+
 logger = logging.getLogger(__name__)
 
 #: Search range of the fundamental (Hz): C1 (MIDI 24) to C8 (MIDI 108), wide enough for NSynth.
@@ -30,11 +32,6 @@ ANALYSIS_END_FRACTION = 0.7
 SILENCE_DB = 40.0
 #: Tolerance of "at the right pitch" (cents).
 TOLERANCE_CENTS = 50.0
-
-
-def midi_to_hz(pitch: float) -> float:
-    """Frequency (Hz) of a MIDI pitch (A4 = 69 = 440 Hz)."""
-    return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
 
 
 def cents_error(f0_hz: float, pitch: float) -> float:

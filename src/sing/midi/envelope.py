@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from sing.dsp.pitch import midi_to_hz
+
 #: Cross-fade into the release and around the loop, seconds.
 RELEASE_FADE = 0.02
 #: Length of the sustain loop, seconds (at most half of the hold).
@@ -29,11 +31,6 @@ LOOP_SECONDS = 0.25
 _FADE_IN = 0.002
 _FADE_OUT = 0.01
 _MAX_RELEASE_GAIN = 8.0
-
-
-def midi_frequency(pitch: int) -> float:
-    """Hz of a MIDI pitch (A4 = 69 = 440 Hz)."""
-    return 440.0 * 2.0 ** ((pitch - 69) / 12)
 
 
 def _best_offset(reference: np.ndarray, signal: np.ndarray, start: int, search: int) -> int:
@@ -107,7 +104,7 @@ def fit_note(note: np.ndarray, duration: int, hold: int, sample_rate: int,
     hold = int(min(max(hold, 1), length))
     duration = max(int(duration), 0)
     fade = max(1, int(RELEASE_FADE * sample_rate))
-    period = int(round(sample_rate / midi_frequency(pitch))) if pitch is not None else fade
+    period = int(round(sample_rate / midi_to_hz(pitch))) if pitch is not None else fade
     period = max(2, min(period, fade * 4))
     played = sustain(note, duration + fade, hold, fade, int(LOOP_SECONDS * sample_rate), period)
     if hold >= length:  # no release in the training notes: fade out at note-off
