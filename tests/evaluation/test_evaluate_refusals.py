@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from dataset_helpers import data_copy
 
 from sing.cli import main
-
-
-def _data_copy(src: Path, dst: Path) -> Path:
-    """A copy of a data set whose audio folder is a link to the original's (cheap)."""
-    dst.mkdir(parents=True)
-    for name in ("examples.json", "split.json", "build.json"):
-        shutil.copy(src / name, dst / name)
-    (dst / "audio").symlink_to(src / "audio")
-    return dst
 
 
 def _model_file(path: Path, data: Path, note_length: int | None = None,
@@ -97,7 +88,7 @@ def test_select_notes_refuses_a_negative_limit():
 
 
 def test_empty_split_is_nothing_to_evaluate(model_file, gm_dataset, tmp_path, capsys):
-    data = _data_copy(gm_dataset, tmp_path / "empty")
+    data = data_copy(gm_dataset, tmp_path / "empty")
     split = json.loads((data / "split.json").read_text())
     split["splits"]["test"] = []
     (data / "split.json").write_text(json.dumps(split))
@@ -112,7 +103,7 @@ def test_empty_split_is_nothing_to_evaluate(model_file, gm_dataset, tmp_path, ca
 
 
 def test_leaking_split_is_refused(model_file, gm_dataset, tmp_path, capsys):
-    data = _data_copy(gm_dataset, tmp_path / "leaky")
+    data = data_copy(gm_dataset, tmp_path / "leaky")
     split = json.loads((data / "split.json").read_text())
     leaked = split["splits"]["train"][0]
     split["splits"]["test"].append(leaked)
@@ -127,7 +118,7 @@ def test_model_trained_on_another_split_is_refused(model_file, gm_dataset, tmp_p
                                                    caplog):
     from sing.data.split import make_split
 
-    data = _data_copy(gm_dataset, tmp_path / "resplit")
+    data = data_copy(gm_dataset, tmp_path / "resplit")
     make_split(data, seed=7, force=True)
     assert _evaluate(model_file, data) == 2
     line = _one_line(capsys)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from dataset_helpers import data_copy
 from train_helpers import run_cli, train_args
 
 
@@ -89,14 +90,6 @@ def test_plot_without_metrics(tmp_path, capsys):
     assert run_cli("plot", str(tmp_path)) == 2
     assert "no metrics.jsonl here" in _one_error_line(capsys)
 
-
-def _data_copy(src: Path, dst: Path) -> Path:
-    """A copy of a data set whose audio folder is a link to the original's (cheap)."""
-    dst.mkdir(parents=True)
-    for name in ("examples.json", "split.json", "build.json"):
-        shutil.copy(src / name, dst / name)
-    (dst / "audio").symlink_to(src / "audio")
-    return dst
 
 
 def _flip_byte(path: Path, offset: int) -> None:
@@ -185,7 +178,7 @@ def test_resume_on_another_split_says_the_data_differs(gm_dataset, reference_run
                                                       capsys):
     from sing.data.split import make_split
 
-    data = _data_copy(gm_dataset, tmp_path / "resplit")
+    data = data_copy(gm_dataset, tmp_path / "resplit")
     make_split(data, seed=7, force=True)
     out = tmp_path / "run"
     out.mkdir()
@@ -200,7 +193,7 @@ def test_resume_on_another_split_says_the_data_differs(gm_dataset, reference_run
 def test_split_with_a_note_in_two_sets_is_refused(gm_dataset, tmp_path, capsys):
     import json
 
-    data = _data_copy(gm_dataset, tmp_path / "leaky")
+    data = data_copy(gm_dataset, tmp_path / "leaky")
     split = json.loads((data / "split.json").read_text())
     leaked = split["splits"]["test"][0]
     split["splits"]["train"].append(leaked)

@@ -17,20 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from dataset_helpers import data_copy
 
 from sing.cli import main
 from sing.errors import SingError
-
-
-def _data_copy(src: Path, dst: Path) -> Path:
-    """A copy of a data set whose audio folder is a link to the original's (cheap)."""
-    import shutil
-
-    dst.mkdir(parents=True)
-    for name in ("examples.json", "split.json", "build.json"):
-        shutil.copy(src / name, dst / name)
-    (dst / "audio").symlink_to(src / "audio")
-    return dst
 
 
 def _one_line(capsys) -> str:
@@ -71,7 +61,7 @@ def holder(tmp_path: Path) -> Iterator:
 # -- a full disk --------
 
 def test_cache_on_a_full_disk_is_one_line(gm_dataset, tmp_path, capsys, monkeypatch):
-    data = _data_copy(gm_dataset, tmp_path / "data")
+    data = data_copy(gm_dataset, tmp_path / "data")
     _fake_disk(monkeypatch, 400_000)
     assert main(["dataset", "cache", str(data), "--no-progress"]) == 2
     assert _one_line(capsys) == (
@@ -83,7 +73,7 @@ def test_cache_on_a_full_disk_is_one_line(gm_dataset, tmp_path, capsys, monkeypa
 
 def test_cache_beyond_a_file_size_limit_is_one_line(gm_dataset, tmp_path):
     """A real allocation failure, in a real process: never SIGBUS, nothing left behind."""
-    data = _data_copy(gm_dataset, tmp_path / "data")
+    data = data_copy(gm_dataset, tmp_path / "data")
 
     def limit() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -114,7 +104,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_cache_on_a_really_full_disk(gm_dataset, small_disk):
-    data = _data_copy(gm_dataset, small_disk / "data")
+    data = data_copy(gm_dataset, small_disk / "data")
     sing = [sys.executable, "-m", "sing", "dataset", "cache", str(data), "--no-progress"]
     proc = subprocess.run(sing, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
@@ -137,7 +127,7 @@ def test_cache_on_a_really_full_disk(gm_dataset, small_disk):
 
 def test_check_reports_leftovers_and_the_next_run_removes_its_own(gm_dataset, tmp_path,
                                                                   capsys):
-    data = _data_copy(gm_dataset, tmp_path / "data")
+    data = data_copy(gm_dataset, tmp_path / "data")
     stale_cache = data / ".tmp-sing-cache.abcd1234"
     stale_cache.mkdir()
     (stale_cache / "audio.npy").write_bytes(bytes(3000))
@@ -157,7 +147,7 @@ def test_check_reports_leftovers_and_the_next_run_removes_its_own(gm_dataset, tm
 
 
 def test_a_live_processs_temporaries_are_not_touched(gm_dataset, tmp_path, capsys, holder):
-    data = _data_copy(gm_dataset, tmp_path / "data")
+    data = data_copy(gm_dataset, tmp_path / "data")
     live = data / ".tmp-sing-cache.abcd1234"
     live.mkdir()
     pid = holder(data / "sing-cache")
