@@ -41,9 +41,13 @@ def test_demo_quick_end_to_end(quick_demo: Path, capsys: pytest.CaptureFixture) 
     assert 0 < systems["resample"]["overall"]["spectral_l1"] < systems["sing"]["overall"][
         "spectral_l1"]
     page = index.read_text(encoding="utf-8")
-    # 3 families x (truth, SING, resample) + 5 new instruments + the bundled piece
-    assert page.count("<audio") == 3 * 3 + 5 + 1
-    assert "Canon in D" in page and (quick_demo / "piece-quick.wav").is_file()
+    # 3 families x (truth, SING, resample) + 5 new instruments + the bundled piece played by
+    # the shipped model and by the demo's own
+    assert page.count("<audio") == 3 * 3 + 5 + 2
+    assert "Canon in D (bundled MIDI file), played by the shipped General MIDI model" in page
+    assert "Canon in D (bundled MIDI file), played by the demo&#x27;s model" in page
+    assert (quick_demo / "piece-quick.wav").is_file()
+    assert (quick_demo / "piece-gm-quick.wav").is_file()
     assert "Training curves" in page and "t-SNE" in page and "New instruments" in page
     assert not re.search(r"src=\"(https?:|/)", page)  # self-contained
 
@@ -63,8 +67,9 @@ def test_report_loads_in_headless_chromium(quick_demo: Path, tmp_path: Path) -> 
     assert result.console_errors == []
     assert result.failed_media == []
     kinds = [m["kind"] for m in result.media]
-    assert kinds.count("audio") == 15
-    assert max(m["duration"] for m in result.media if m["kind"] == "audio") > 45  # the piece
+    assert kinds.count("audio") == 16
+    durations = sorted(m["duration"] for m in result.media if m["kind"] == "audio")
+    assert durations[-2] > 45  # the piece, twice
     assert kinds.count("img") == 14 + 2 + 1  # a spectrogram per sound, 2 runs of curves, t-SNE
     assert all(m["duration"] > 0.4 for m in result.media if m["kind"] == "audio")
     assert result.screenshot_std > 5.0 and result.ok

@@ -22,15 +22,20 @@ def test_report_plays_the_rendered_piece(gm_model_file: Path, tmp_path: Path):
     wav = render_file(gm_model_file, midi, tmp_path / "duet.wav")
     assert wav == tmp_path / "duet.wav" and sf.info(wav).duration == pytest.approx(4.5, abs=0.02)
     evaluation = Evaluation(records=[], results={"systems": {}})
-    index = write_report(tmp_path / "report", evaluation, 16000, piece=wav,
-                         piece_title="A duet")
+    solo = write_midi(tmp_path / "solo.mid", [(0, 0, [(0, 2, 60, 100)])])
+    solo_wav = render_file(gm_model_file, solo, tmp_path / "solo.wav")
+    index = write_report(tmp_path / "report", evaluation, 16000,
+                         pieces=[("A duet", wav), ("A solo", solo_wav)])
     page = index.read_text(encoding="utf-8")
-    assert "<h2>Music</h2>" in page and "A duet" in page and page.count("<audio") == 1
-    assert (tmp_path / "report" / "audio" / "piece.wav").read_bytes() == wav.read_bytes()
+    assert page.count("<h2>Music</h2>") == 1 and page.count("<audio") == 2
+    assert page.index("A duet (4.5 s)") < page.index("A solo (")
+    assert (tmp_path / "report" / "audio" / "piece-0.wav").read_bytes() == wav.read_bytes()
+    assert (tmp_path / "report" / "audio" / "piece-1.wav").read_bytes() == solo_wav.read_bytes()
     result = check_page(index)
     assert result.console_errors == [] and result.failed_media == []
-    (audio,) = [m for m in result.media if m["kind"] == "audio"]
-    assert audio["duration"] == pytest.approx(4.5, abs=0.05)
+    durations = [m["duration"] for m in result.media if m["kind"] == "audio"]
+    assert durations[0] == pytest.approx(4.5, abs=0.05)
+    assert durations[1] == pytest.approx(sf.info(solo_wav).duration, abs=0.05)
     # the check can fail: a piece that does not load is caught
     broken = tmp_path / "broken.html"
     broken.write_text(page.replace('src="data:audio/wav', 'src="missing.wav" data-x="', 1),
@@ -43,5 +48,5 @@ def test_report_refuses_a_piece_that_is_not_a_wav(tmp_path: Path):
     bad.write_text("not audio")
     evaluation = Evaluation(records=[], results={"systems": {}})
     with pytest.raises(SingError, match="not a WAV file"):
-        write_report(tmp_path / "report", evaluation, 16000, piece=bad)
+        write_report(tmp_path / "report", evaluation, 16000, pieces=[("bad", bad)])
     assert not (tmp_path / "report").exists()

@@ -135,30 +135,31 @@ def write_report(
     title: str = "SING: listening report",
     notes: str = "",
     device: str | torch.device = "cpu",
-    piece: str | Path | None = None,
-    piece_title: str = "",
+    pieces: Sequence[tuple[str, str | Path]] = (),
 ) -> Path:
     """Write the report folder ``out`` (atomically) and return the path of its index.html.
 
     ``evaluation`` is a :class:`sing.evaluation.evaluator.Evaluation` whose ``audio`` holds the
     held-out notes to show; ``model``/``vocabulary`` (a SING) give the t-SNE map and the new
     instruments; ``run_dir`` (one run folder or several) gives the training curves
-    (``metrics.jsonl``). ``piece`` (a WAV file, e.g. from :func:`sing.midi.render.render_file`)
-    adds a "Music" section with a player, titled ``piece_title``.
+    (``metrics.jsonl``). ``pieces`` (``(title, WAV file)`` pairs, e.g. from
+    :func:`sing.midi.render.render_file`) add a "Music" section with a player for each.
     """
     from sing.data.vocabulary import parse_note_name
 
     out = Path(out)
     sections: list[str] = []
-    music = _piece_section(Path(piece), piece_title) if piece is not None else None
+    music = [_piece_cell(Path(path), title) for title, path in pieces]
     with atomic_directory(out) as tmp:
         tmp.chmod(0o755)  # a report is for reading (the temporary folder starts private)
         audio_dir = tmp / "audio"
         audio_dir.mkdir()
-        if music is not None:
-            section, data = music
-            (audio_dir / "piece.wav").write_bytes(data)
-            sections.append(section)
+        if music:
+            sections.append("<h2>Music</h2><p>A MIDI file rendered by a model (<code>sing "
+                            "render</code>), each distinct note generated once.</p>")
+            for k, (cell, data) in enumerate(music):
+                (audio_dir / f"piece-{k}.wav").write_bytes(data)
+                sections.append(cell)
         meta = evaluation.results.get("meta", {})
         sections.append("<h2>Metrics</h2>")
         if meta:
@@ -214,8 +215,8 @@ def write_report(
     return out / "index.html"
 
 
-def _piece_section(path: Path, title: str) -> tuple[str, bytes]:
-    """The "Music" section for the WAV file ``path`` and its bytes (checked to be a WAV)."""
+def _piece_cell(path: Path, title: str) -> tuple[str, bytes]:
+    """A player for the WAV file ``path`` (the "Music" section) and its bytes (checked)."""
     import io
 
     import soundfile as sf
@@ -232,14 +233,12 @@ def _piece_section(path: Path, title: str) -> tuple[str, bytes]:
     if info.format != "WAV":
         raise SingError(f"not a WAV file ({info.format}; the report's piece)", path)
     label = html.escape(title or path.stem)
-    section = (
-        f"<h2>Music</h2><p>{label}: {info.duration:.1f} s rendered by the model from a MIDI "
-        "file (<code>sing render</code>), each distinct note generated once.</p>"
-        f'<div class="cell piece"><h4>{label}</h4>'
+    cell = (
+        f'<div class="cell piece"><h4>{label} ({info.duration:.1f} s)</h4>'
         f'<audio controls preload="metadata" style="width:600px" '
         f'src="{data_uri(data, "audio/wav")}"></audio></div>'
     )
-    return section, data
+    return cell, data
 
 
 def _embedding_sections(

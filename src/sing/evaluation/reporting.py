@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,7 @@ def report_for_run(
     progress: bool = True,
     extra_runs: tuple[Path, ...] = (),
     allow_other_data: bool = False,
-    piece: Path | None = None,
-    piece_title: str = "",
+    pieces: Sequence[tuple[str, Path]] = (),
 ) -> Path:
     """Evaluate and write the report folder; returns the path of its ``index.html``.
 
@@ -68,8 +68,8 @@ def report_for_run(
     ``metrics.json`` and ``metrics.md`` in the report folder. With ``check`` the page is opened
     in headless Chromium and any missing source or console error raises :class:`SingError`.
     A model trained on other data is refused unless ``allow_other_data``
-    (:func:`sing.evaluation.provenance.check_evaluation_data`). ``piece`` (a WAV, e.g. a MIDI
-    file rendered by the model) adds a "Music" section with a player, titled ``piece_title``.
+    (:func:`sing.evaluation.provenance.check_evaluation_data`). ``pieces`` (``(title, WAV)``
+    pairs, e.g. a MIDI file rendered by a model) add a "Music" section with their players.
     """
     from sing.data.nsynth import NoteSubset, NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
@@ -116,7 +116,7 @@ def report_for_run(
         out, evaluation, dataset.vocabulary.sample_rate, model=model,
         vocabulary=info.vocabulary,
         run_dir=[*extra_runs, *([run] if run is not None else [])], title=title, notes=notes,
-        device=device, piece=piece, piece_title=piece_title,
+        device=device, pieces=pieces,
     )
     evaluation.results["notes"] = [r.to_dict() for r in evaluation.records]
     write_results(evaluation.results, out / "metrics.json", title="Evaluation")

@@ -14,8 +14,10 @@ Four steps, each reused by a second run when already done (progress is logged as
    that autoencoder.
 4. **evaluate + report**: the held-out (test) pairs: metrics, pitch accuracy against the
    ground truth's, the resample reference, and the listening report (index.html), which also
-   plays the bundled MIDI piece (:data:`sing.midi.pieces.CANON`) rendered by the demo's own
-   model (``piece.wav``; the GM programs it lacks are played by its nearest instrument).
+   plays the bundled MIDI piece (:data:`sing.midi.pieces.CANON`) rendered by the shipped
+   General MIDI model (``piece-gm.wav``, :mod:`sing.pretrained`; skipped with a log line by an
+   install without it) and by the demo's own model (``piece.wav``; the GM programs it lacks
+   are played by its nearest instrument).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from sing.errors import SingError
 
 logger = logging.getLogger(__name__)
 
-#: Title of the bundled piece in the report.
+#: Titles of the bundled piece in the report, played by the shipped model and the demo's own.
+PIECE_TITLE_SHIPPED = ("Pachelbel: Canon in D (bundled MIDI file), played by the shipped "
+                       "General MIDI model")
 PIECE_TITLE = "Pachelbel: Canon in D (bundled MIDI file), played by the demo's model"
 
 
@@ -141,6 +145,7 @@ def run_demo(
     from sing.evaluation.reporting import report_for_run
     from sing.midi.pieces import CANON
     from sing.midi.render import render_file
+    from sing.pretrained import shipped_model_path
     from sing.training.config import TrainConfig
     from sing.training.trainer import train
 
@@ -186,10 +191,19 @@ def run_demo(
     else:
         _step(4, f"evaluating the held-out notes, playing {CANON.name} and writing the report "
                  f"-> {report}")
-        piece = render_file(model_file, CANON, out / f"piece{suffix}.wav", device=device)
+        pieces = []
+        try:
+            shipped = shipped_model_path()
+        except SingError as err:
+            logger.info(f"[demo] not playing the shipped model: {err}")
+        else:
+            pieces.append((PIECE_TITLE_SHIPPED, render_file(
+                shipped, CANON, out / f"piece-gm{suffix}.wav", device=device)))
+        pieces.append((PIECE_TITLE, render_file(model_file, CANON, out / f"piece{suffix}.wav",
+                                                device=device)))
         index = report_for_run(
             run=run, data=data, out=report, per_family=rec.per_family, device=device,
-            extra_runs=curve_runs, piece=piece, piece_title=PIECE_TITLE,
+            extra_runs=curve_runs, pieces=pieces,
             title="SING demo: listening report",
             notes=(f"Demo recipe '{rec.name}': GM programs {list(rec.programs)}, pitches "
                    f"{rec.pitches[0]}-{rec.pitches[-1]}, five velocities, {rec.duration:g} s "

@@ -256,7 +256,7 @@ def run_gm_model(
     report = gm_report(out, recipe, device, build, ae_file, model_file, info, heldout,
                        install=install_to is not None)
     _step(6, f"export ({EXPORT_DTYPE}) -> {out / EXPORT_FILE}")
-    export = export_model(out / EXPORT_FILE, model, info, recipe, report)
+    export = export_model(out / EXPORT_FILE, model, info, recipe, portable_paths(report, out))
     report["export"] = {"path": str(export), "bytes": export.stat().st_size,
                         "dtype": EXPORT_DTYPE, "sha256": _sha256(export)}
     installed = None
@@ -583,6 +583,27 @@ def write_report(out: Path, report: dict[str, Any]) -> tuple[Path, Path]:
 
 
 # -- export and install ------------------------------------------------------------------------
+def portable_paths(value: Any, out: Path) -> Any:
+    """``value`` (nested dicts / lists / strings) with every path inside ``out`` written from
+    ``out``'s name on (``/home/me/runs/gm/data`` -> ``gm/data``), so that the shipped file
+    names no folder of the machine that trained it."""
+    prefixes = sorted({str(out), str(out.resolve())}, key=len, reverse=True)
+
+    def fix(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [fix(x) for x in v]
+        if isinstance(v, str):
+            for prefix in prefixes:
+                if prefix not in (".", ""):
+                    v = v.replace(prefix, out.resolve().name)
+            return v
+        return v
+
+    return fix(value)
+
+
 def export_model(path: Path, model: Any, info: Any, recipe: GmRecipe,
                  report: dict[str, Any]) -> Path:
     """Write the float16 model file: the vocabulary's ``extra["hold"]`` and the recipe's
@@ -593,7 +614,8 @@ def export_model(path: Path, model: Any, info: Any, recipe: GmRecipe,
     from sing.models.io import save_model
 
     vocabulary = replace(info.vocabulary, extra={**info.vocabulary.extra, "hold": recipe.hold})
-    meta = dict(info.recipe)
+    out = path.parent
+    meta = portable_paths(dict(info.recipe), out)
     meta.update({
         "hold": recipe.hold,
         "soundfont": report["data"]["soundfont"],
