@@ -210,7 +210,7 @@ def test_bad_epochs_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_recipe_defaults_are_the_documented_ones() -> None:
     recipe = GmRecipe()
     assert len(recipe.programs) == 128 and (recipe.pitches[0], recipe.pitches[-1]) == (24, 96)
-    assert (recipe.duration, recipe.hold, recipe.preset) == (1.0, 0.75, "medium")
+    assert (recipe.duration, recipe.hold, recipe.preset) == (1.0, 0.75, "small")
     assert recipe.command("gm").startswith(
-        "sing experiment gm-model --out gm --preset medium --programs all --pitches 24-96 "
-        "--duration 1 --hold 0.75 --epochs 2,4,1 ")
+        "sing experiment gm-model --out gm --preset small --programs all --pitches 24-96 "
+        "--duration 1 --hold 0.75 --epochs 4,8,5 ")

@@ -95,6 +95,24 @@ def _parameter_lines(config) -> list[str]:
     ]
 
 
+def _shipped_lines(recipe: dict) -> list[str]:
+    """What a model made by ``sing experiment gm-model`` says of itself: the command, the
+    SoundFont's licence and the held-out metrics (nothing for other model files)."""
+    if not isinstance(recipe.get("gm_model"), dict) or not isinstance(recipe.get("heldout"),
+                                                                      dict):
+        return []
+    from sing.recipes.gm_model import summary_line
+
+    lines = [f"made by: {recipe['gm_model'].get('command', '?')}"]
+    if isinstance(recipe.get("licence"), str):
+        lines.append(f"training notes: {recipe['licence']}")
+    try:
+        lines.append(summary_line({"heldout": recipe["heldout"]}))
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return lines
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     """``sing info MODEL`` / ``sing info --preset NAME``."""
     import json
@@ -134,6 +152,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"({v.note_length / v.sample_rate:g} s)",
         f"recipe: {json.dumps(info.recipe, sort_keys=True) if info.recipe else '(none)'}",
     ]
+    lines[1:1] = _shipped_lines(info.recipe)
     if args.instruments:
         lines.append("instruments (index, NSynth id, name, family):")
         rows = zip(v.instruments, v.instrument_ids, v.families, strict=True)

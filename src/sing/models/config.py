@@ -1,8 +1,8 @@
 """The model configuration: one dataclass, named presets (nanoGPT style).
 
 Every size of SING lives here. ``SingConfig.preset("paper")`` is exactly the paper's network
-(/work/shared/DESIGN.md): 63.7 M parameters for the sequence generator + decoder, 265 LSTM steps
-for a 64,000-sample note. ``small`` and ``tiny`` are for CPU work.
+(the project's DESIGN.md): 63.7 M parameters for the sequence generator + decoder, 265 LSTM
+steps for a 64,000-sample note. ``small`` and ``tiny`` are for CPU work.
 
 The vocabulary sizes (instruments, velocities) and the note length come from the data set::
 

@@ -64,8 +64,9 @@ logger = logging.getLogger(__name__)
 ALL_PROGRAMS: tuple[int, ...] = tuple(range(128))
 #: The default pitch range (MIDI 24-96, C1-C7).
 DEFAULT_PITCHES: tuple[int, ...] = tuple(range(24, 97))
-#: Default epochs (autoencoder, sequence generator, SING): ~2 CPU hours on the full set.
-DEFAULT_GM_EPOCHS: tuple[int, int, int] = (2, 4, 1)
+#: Default epochs (autoencoder, sequence generator, SING) of the shipped model (``small``
+#: preset): about 1.5 hours on an idle 2-core machine (docs/results.md).
+DEFAULT_GM_EPOCHS: tuple[int, int, int] = (4, 8, 5)
 #: The largest model file the package ships (the issue's limit), in bytes.
 MAX_SHIPPED_BYTES = 50 * 1000 * 1000
 #: Files and folders inside ``OUT``.
@@ -117,7 +118,7 @@ class GmRecipe:
     duration: float = 1.0
     hold: float = 0.75
     sample_rate: int = 16000
-    preset: str = "medium"
+    preset: str = "small"
     epochs: tuple[int, int, int] = DEFAULT_GM_EPOCHS
     batch_size: int = 16
     lr: float = 3e-4
