@@ -136,8 +136,12 @@ def run_demo(
     soundfont: str | None = None,
     device: str = "cpu",
     force: bool = False,
+    rec: DemoRecipe | None = None,
 ) -> Path:
     """Build, split, train, evaluate and report; returns the path of the report's index.html.
+
+    ``rec`` replaces the recipe (``recipe(quick)``): for experiments on the demo's pipeline
+    (e.g. more programs per family), never used by ``make demo``.
 
     Everything lives in ``out``: ``data`` (or ``data-quick``), ``run``, ``report``. A second call
     reuses the data set, the trained model and the report when they are complete.
@@ -149,7 +153,7 @@ def run_demo(
     from sing.training.config import TrainConfig
     from sing.training.trainer import train
 
-    rec = recipe(quick)
+    rec = rec or recipe(quick)
     out = Path(out)
     suffix = "-quick" if quick else ""
     data, run, report = out / f"data{suffix}", out / f"run{suffix}", out / f"report{suffix}"
