@@ -70,3 +70,43 @@ def test_init_is_restored_after_an_error() -> None:
     with pytest.raises(RuntimeError), skip_random_init():
         raise RuntimeError("boom")
     assert init.normal_ is original
+
+
+def test_another_thread_still_initialises_while_one_skips() -> None:
+    """Loading a model in one thread must not leave a model built for training in another
+    thread uninitialised."""
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+    seen: dict[str, torch.Tensor] = {}
+
+    def loader() -> None:
+        with skip_random_init():
+            seen["skipped"] = init.normal_(torch.zeros(4))  # this thread: left as it is
+            inside.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=loader)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        assert init.normal_ is not torch.nn.init.normal_.__wrapped__  # patched meanwhile
+        torch.manual_seed(0)
+        during = torch.nn.Linear(4, 4).weight.detach().clone()
+    finally:
+        done.set()
+        thread.join()
+    torch.manual_seed(0)
+    after = torch.nn.Linear(4, 4).weight.detach().clone()
+    assert torch.equal(seen["skipped"], torch.zeros(4))
+    assert torch.equal(during, after) and during.abs().sum() > 0  # initialised as usual
+
+
+def test_nested_skips_restore_once() -> None:
+    original = init.uniform_
+    with skip_random_init():
+        with skip_random_init():
+            assert torch.equal(init.uniform_(torch.zeros(3)), torch.zeros(3))
+        assert torch.equal(init.uniform_(torch.zeros(3)), torch.zeros(3))  # still skipping
+    assert init.uniform_ is original
+    assert init.uniform_(torch.zeros(3), 1, 2).min() >= 1
