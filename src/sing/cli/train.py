@@ -60,6 +60,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--paper-recipe", action="store_true",
                    help="the paper's stage 1 exactly: spectral loss from the first step "
                         "(--ae-warmup 0 --ae-wav-weight 0)")
+    p.add_argument("--pitch-smoothness", type=real(0, 10**6), default=0.0, metavar="W",
+                   help="stages 2 and 3 add W x the roughness of the pitch embedding along the "
+                        "pitch axis, so held-out pitches borrow from their neighbours (default "
+                        "0, the paper's)")
     p.add_argument("--seed", type=SEED, default=42, help="seed (model init, data order)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--bf16", action="store_true", help="autocast forward passes to bfloat16")
@@ -112,7 +116,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         time_embedding=not args.no_time_embedding, epochs_ae=args.epochs_ae,
         epochs_seq=args.epochs_seq, epochs_sing=args.epochs_sing, batch_size=args.batch_size,
         lr=args.lr, ae_warmup=ae_warmup, ae_wav_weight=ae_wav_weight,
-        seed=args.seed, device=args.device, bf16=args.bf16, stages=args.stages,
+        pitch_smoothness=args.pitch_smoothness, seed=args.seed, device=args.device,
+        bf16=args.bf16, stages=args.stages,
         init_autoencoder=args.init_autoencoder, init_model=args.init_model, resume=args.resume,
         checkpoint_every=args.checkpoint_every, max_notes=args.max_notes,
         eval_notes=args.eval_notes, window=args.window, num_workers=args.workers,

@@ -51,6 +51,7 @@ class DemoRecipe:
         ae_batch_size / ae_lr: of stage 1.
         ae_warmup / ae_wav_weight: stage 1's waveform warm-up (optimizer steps) and waveform
             anchor (see :mod:`sing.training.losses`).
+        pitch_smoothness: weight of the pitch embedding's roughness in stages 2-3 (0: off).
         eval_notes: notes of the train subset and of valid evaluated after each epoch.
         per_family: held-out notes shown per family in the report.
     """
@@ -70,6 +71,7 @@ class DemoRecipe:
     ae_lr: float = 3e-4
     ae_warmup: int = 300
     ae_wav_weight: float = 1.0
+    pitch_smoothness: float = 0.0
 
     def data_key(self) -> dict[str, Any]:
         """What decides the data folder (a change means a new folder)."""
@@ -186,7 +188,8 @@ def run_demo(
     train(TrainConfig(out=run, loss="spectral", stages=("seq", "sing"), lr=rec.lr,
                       init_autoencoder=autoencoder,
                       epochs_seq=rec.epochs[1], epochs_sing=rec.epochs[2],
-                      batch_size=rec.batch_size, **common))
+                      batch_size=rec.batch_size, pitch_smoothness=rec.pitch_smoothness,
+                      **common))
     trained_at = time.monotonic()
 
     index = report / "index.html"

@@ -36,6 +36,9 @@ class TrainConfig:
             before ``loss`` (0 in the paper's recipe; see :mod:`sing.training.losses`).
         ae_wav_weight: weight of a scale-free waveform-MSE anchor added to stage 1's spectral
             loss after the warm-up (0 in the paper's recipe).
+        pitch_smoothness: weight of the pitch embedding's roughness along the pitch axis,
+            added to the losses of stages 2 and 3 (0 in the paper's recipe; see
+            :func:`sing.training.losses.pitch_roughness`).
         seed: seed of the model initialisation and of the data order.
         device: ``auto``, ``cpu`` or ``cuda`` (each torchrun rank takes GPU ``LOCAL_RANK``).
         bf16: autocast the forward passes to bfloat16 (losses stay float32).
@@ -63,6 +66,7 @@ class TrainConfig:
     lr: float = 3e-4
     ae_warmup: int = 0
     ae_wav_weight: float = 0.0
+    pitch_smoothness: float = 0.0
     seed: int = 42
     device: str = "auto"
     bf16: bool = False
@@ -108,6 +112,8 @@ class TrainConfig:
             raise SingError("--ae-warmup must be >= 0 steps")
         if not 0 <= self.ae_wav_weight < float("inf"):
             raise SingError("--ae-wav-weight must be a finite number >= 0")
+        if not 0 <= self.pitch_smoothness < float("inf"):
+            raise SingError("--pitch-smoothness must be a finite number >= 0")
         if not 0 <= self.checkpoint_every < float("inf"):
             raise SingError("--checkpoint-every must be >= 0 minutes")
         if self.max_notes is not None and self.max_notes < 1:
@@ -136,6 +142,8 @@ class TrainConfig:
             signature["ae_warmup"] = self.ae_warmup
         if self.ae_wav_weight:
             signature["ae_wav_weight"] = self.ae_wav_weight
+        if self.pitch_smoothness:
+            signature["pitch_smoothness"] = self.pitch_smoothness
         return signature
 
     def recipe(self) -> dict[str, Any]:

@@ -16,6 +16,13 @@ recipe, and both are off in the paper's recipe (``--ae-warmup 0 --ae-wav-weight 
   ``spectral + w * MSE / mean(target^2)`` (a scale-free waveform term), so the switch to the
   spectral loss cannot undo the warm-up by falling back to silence. Stage 3 never gets it: the
   sequence generator cannot know the phase, which is why the paper uses the spectral loss.
+
+One named option of stages 2 and 3, off in the paper's recipe:
+
+- **pitch smoothness** (``pitch_smoothness``): adds ``w * roughness`` of the pitch lookup
+  table along the pitch axis (:func:`pitch_roughness`), so that the embedding of a pitch lies
+  between its neighbours' and an (instrument, pitch) pair never heard borrows from the
+  neighbouring pitches of the same instrument, as a sampler does.
 """
 
 from __future__ import annotations
@@ -34,6 +41,21 @@ def relative_wav_mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor
         scalar Tensor: mean((output - target)^2) / (mean(target^2) + 1e-8).
     """
     return dsp.wav_mse(output, target) / (target.pow(2).mean() + 1e-8)
+
+
+def pitch_roughness(table: torch.Tensor) -> torch.Tensor:
+    """Scale-free roughness of a pitch embedding along the pitch axis.
+
+    Args:
+        table: Tensor[P, D], the embeddings of P consecutive MIDI pitches (P >= 3).
+    Returns:
+        scalar Tensor: ``sum ||e[p-1] - 2 e[p] + e[p+1]||^2 / sum ||e[p] - mean(e)||^2``,
+        0 when the rows lie evenly on a line, 6 on average for independent random rows;
+        shrinking the table does not lower it.
+    """
+    second = table[2:] - 2 * table[1:-1] + table[:-2]
+    spread = (table - table.mean(0, keepdim=True)).pow(2).sum()
+    return second.pow(2).sum() / (spread + 1e-12)
 
 
 def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str,

@@ -500,7 +500,22 @@ class Trainer:
                             batch["velocity"].to(self.device), strip=False)
         target = frames.loss_target(wav, self.model_config)
         loss = self._wave_loss(stage, out.float(), target)
+        if stage == "sing":
+            loss = loss + self._pitch_penalty(model)
         return self._guarded_step(optimizer, loss, n_local, n_global)
+
+    def _pitch_penalty(self, model: nn.Module) -> torch.Tensor | float:
+        """``pitch_smoothness`` x the roughness of the pitch rows of the training data's range
+        (:func:`sing.training.losses.pitch_roughness`); 0 when the option is off."""
+        weight = self.config.pitch_smoothness
+        low, high = self.vocabulary.pitch_min, self.vocabulary.pitch_max
+        if not weight or high - low < 2:
+            return 0.0
+        from sing.training.losses import pitch_roughness
+
+        module = getattr(model, "module", model)  # DistributedDataParallel
+        generator = getattr(module, "generator", module)
+        return weight * pitch_roughness(generator.pitch_embedding.weight[low:high + 1].float())
 
     def _wave_loss(self, stage: str, output: torch.Tensor, target: torch.Tensor
                    ) -> torch.Tensor:
@@ -526,6 +541,7 @@ class Trainer:
             with self._autocast():
                 pred, state = model(*symbols, start=start, length=size, state=state)
             loss = torch.nn.functional.mse_loss(pred.float(), target[:, :, start:start + size])
+            loss = loss + self._pitch_penalty(model)
             total += self._guarded_step(optimizer, loss, n_local, n_global) * size
             state = tuple(s.detach() for s in state)
         return total / length
