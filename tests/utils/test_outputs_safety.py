@@ -285,3 +285,24 @@ def test_frames_cache_on_a_full_disk(encoder, tmp_path, monkeypatch):
                        r"notes\): it needs .* free"):
         build_frames_cache(folder, encoder, _Notes(), torch.device("cpu"))
     assert list(folder.parent.iterdir()) == []
+
+
+def test_frames_encoding_stops_between_batches(encoder, tmp_path):
+    """SIGTERM during stage 2's encoding: stopped within a batch, nothing left behind."""
+    from sing.training.frames_cache import EncodingStopped, build_frames_cache
+
+    folder = tmp_path / "run" / "frames"
+    folder.parent.mkdir()
+    polls = []
+
+    def stop() -> bool:
+        polls.append(1)
+        return len(polls) > 2  # a signal arrives while the third batch is due
+
+    with pytest.raises(EncodingStopped, match="stopped after encoding 4 of 6 notes"):
+        build_frames_cache(folder, encoder, _Notes(), torch.device("cpu"), batch_size=2,
+                           stop=stop)
+    assert list(folder.parent.iterdir()) == []  # no folder, no temporary left
+    cache = build_frames_cache(folder, encoder, _Notes(), torch.device("cpu"), batch_size=2,
+                               stop=lambda: False)
+    assert cache.frames.shape[0] == 6

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,10 @@ def fingerprint(encoder: nn.Module, names: Sequence[str]) -> str:
         h.update(value.detach().cpu().contiguous().numpy().tobytes())
     h.update("\n".join(names).encode())
     return h.hexdigest()
+
+
+class EncodingStopped(Exception):
+    """The ``stop`` callback of :func:`build_frames_cache` asked to stop (nothing was kept)."""
 
 
 class DamagedFramesCache(SingError):
@@ -108,13 +112,17 @@ def read_meta(folder: Path) -> dict | None:
 @torch.no_grad()
 def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: torch.device,
                        batch_size: int = 16, write: bool = True,
-                       progress: bool = False) -> FramesCache:
+                       progress: bool = False,
+                       stop: Callable[[], bool] | None = None) -> FramesCache:
     """Encode every note of ``dataset`` once with the frozen ``encoder`` into ``folder``.
 
     Args:
         encoder: an Autoencoder (``encode(wav[B, T]) -> frames[B, D, L]``), frozen.
         dataset: items with ``wav`` Tensor[T], ``instrument``, ``pitch``, ``velocity``.
         write: False on ranks that only read the cache another rank writes.
+        stop: polled before each batch; when it returns True the encoding is abandoned (the
+            temporary folder removed, nothing replaced) and :class:`EncodingStopped` raised,
+            so that SIGTERM stops a run within a batch rather than after the whole train set.
     Returns:
         The cache, reused as it is when its fingerprint matches.
     """
@@ -145,6 +153,9 @@ def build_frames_cache(folder: str | Path, encoder: nn.Module, dataset, device: 
         bar = progress_bar(total=n, desc="encode train set (stage 2 targets)", unit="note",
                    disable=not progress, leave=False)
         for lo in range(0, n, batch_size):
+            if stop is not None and stop():
+                bar.close()
+                raise EncodingStopped(f"stopped after encoding {lo} of {n} notes")
             items = [dataset[i] for i in range(lo, min(lo + batch_size, n))]
             wav = torch.stack([it["wav"] for it in items]).to(device)
             out = encoder.encode(wav).float().cpu().numpy()

@@ -55,11 +55,11 @@ _STAGE_TITLES = {"ae": "autoencoder", "seq": "sequence generator", "sing": "SING
 class TrainingInterrupted(Exception):
     """SIGINT/SIGTERM stopped the run after a checkpoint; rerun the command to resume."""
 
-    def __init__(self, signum: int, checkpoint: Path) -> None:
+    def __init__(self, signum: int, checkpoint: Path, detail: str | None = None) -> None:
         self.signum = signum
         self.checkpoint = checkpoint
-        super().__init__(f"stopped by signal {signum}; checkpoint written to {checkpoint}; "
-                         "rerun the same command to resume")
+        done = detail or f"checkpoint written to {checkpoint}"
+        super().__init__(f"stopped by signal {signum}; {done}; rerun the same command to resume")
 
 
 def train(config: TrainConfig) -> Path:
@@ -374,16 +374,25 @@ class Trainer:
         self.optimizer_state = None
 
     def _frames_cache(self):
-        from sing.training.frames_cache import build_frames_cache
+        from sing.training.frames_cache import EncodingStopped, build_frames_cache
 
         folder = self.out / FRAMES_DIR
         if int(os.environ.get("LOCAL_WORLD_SIZE", self.info.world_size)) < self.info.world_size:
             # several nodes: each node's local rank 0 writes its own copy (RUN_DIR may be shared)
             folder = self.out / f"{FRAMES_DIR}-node{os.environ.get('GROUP_RANK', '0')}"
         if self.info.local_rank == 0:
-            cache = build_frames_cache(folder, self.autoencoder, self.train_set, self.device,
-                                       batch_size=max(1, min(self.config.batch_size, 32)),
-                                       progress=self.progress)
+            try:
+                cache = build_frames_cache(folder, self.autoencoder, self.train_set, self.device,
+                                           batch_size=max(1, min(self.config.batch_size, 32)),
+                                           progress=self.progress, stop=lambda: bool(self.stop))
+            except EncodingStopped:
+                import signal
+
+                kept = ("the last checkpoint is kept" if self.ckpt_path.exists()
+                        else "no checkpoint yet")
+                raise TrainingInterrupted(
+                    self.stop.signum or signal.SIGTERM, self.ckpt_path,
+                    f"while encoding stage 2's targets (nothing is lost: {kept})") from None
         dist_.barrier()
         if self.info.local_rank != 0:
             cache = build_frames_cache(folder, self.autoencoder, self.train_set, self.device,
