@@ -159,8 +159,9 @@ def test_gm_mapping_and_demo_set():
     assert instrument_str(0) == "keyboard_acoustic_000"
     assert instrument_str(81) == "synth_lead_synthetic_081"
     assert GM_PROGRAMS[33].family == "bass" and GM_PROGRAMS[56].family == "brass"
-    # the demo set covers all 11 NSynth families, one program each
-    assert sorted(GM_PROGRAMS[p].family for p in DEMO_PROGRAMS) == sorted(NSYNTH_FAMILIES)
+    # the demo set covers all 11 NSynth families, three programs each
+    assert sorted(GM_PROGRAMS[p].family for p in DEMO_PROGRAMS) == sorted(NSYNTH_FAMILIES * 3)
+    assert len(set(DEMO_PROGRAMS)) == 33
     assert (DEMO_PITCHES[0], DEMO_PITCHES[-1]) == (48, 72)
 
 

@@ -213,4 +213,4 @@ def test_recipe_defaults_are_the_documented_ones() -> None:
     assert (recipe.duration, recipe.hold, recipe.preset) == (1.0, 0.75, "small")
     assert recipe.command("gm").startswith(
         "sing experiment gm-model --out gm --preset small --programs all --pitches 24-96 "
-        "--duration 1 --hold 0.75 --epochs 4,8,5 ")
+        "--duration 1 --hold 0.75 --epochs 4,3,4 ")

@@ -24,8 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "build",
         help="render GM SoundFont notes into an NSynth jsonwav folder",
         description="Render every (GM program, pitch, velocity) with FluidSynth into the NSynth "
-        "layout (examples.json + audio/<note>.wav). Defaults: the 11-program demo set "
-        "(one per NSynth family) at pitches 48-72; `--programs all --pitches 21-108` renders "
+        "layout (examples.json + audio/<note>.wav). Defaults: the 33-program demo set "
+        "(three per NSynth family) at pitches 48-72; `--programs all --pitches 21-108` renders "
         "the whole GM bank.",
     )
     b.add_argument("--out", required=True, help="output folder (built atomically)")

@@ -134,7 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--hold", type=real(0, 60, low_open=True), default=0.75,
                    help="key held for this many s (default 0.75)")
     g.add_argument("--epochs", default=None,
-                   help="epochs per stage AE,SEQ,SING (default 4,8,5: ~1.5 h on 2 cores)")
+                   help="epochs per stage AE,SEQ,SING (default 4,3,4: the shipped model's)")
     g.add_argument("--batch-size", type=BATCH_SIZE, default=16, help="all stages (default 16)")
     g.add_argument("--lr", type=LEARNING_RATE, default=3e-4, help="Adam learning rate (3e-4)")
     g.add_argument("--checkpoint-every", type=real(0, 10**6), default=10.0, metavar="MINUTES",
@@ -156,7 +156,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="from nothing to a listening report: build a GM data set, train, evaluate, report",
-        description="Builds the default FluidR3 data set (one GM program per NSynth family, "
+        description="Builds the default FluidR3 data set (three GM programs per NSynth family, "
         "all five velocities), splits it by (instrument, pitch), trains a CPU-sized SING "
         "through the three stages, evaluates the held-out pairs and writes the report. "
         "A second run reuses what is already built.",

@@ -3,8 +3,8 @@
 Four steps, each reused by a second run when already done (progress is logged as
 ``[demo k/4]``, with tqdm bars inside each step):
 
-1. **data**: render the demo subset of FluidR3_GM (``sing.data.soundfont.DEMO_PROGRAMS``: one
-   GM program per NSynth family, all 11; ``DEMO_PITCHES`` C3-C5; all five velocities) into an
+1. **data**: render the demo subset of FluidR3_GM (``sing.data.soundfont.DEMO_PROGRAMS``: three
+   GM programs per NSynth family, 33 in all; ``DEMO_PITCHES`` C3-C5; all five velocities) into an
    NSynth-shaped folder. Notes are shortened (see :class:`DemoRecipe`) so that a CPU can train
    on them in minutes; the key is held for 75% of the note, as in NSynth (3 s of 4).
 2. **split**: (instrument, pitch) pairs to train / valid / test, seed 42, as the paper.
@@ -85,7 +85,7 @@ def _recipes() -> dict[str, DemoRecipe]:
     return {
         "full": DemoRecipe(
             name="full", programs=DEMO_PROGRAMS, pitches=DEMO_PITCHES, duration=1.0, hold=0.75,
-            preset="small", epochs=(12, 50, 12), batch_size=16, lr=1e-3, eval_notes=48,
+            preset="small", epochs=(4, 12, 6), batch_size=16, lr=1e-3, eval_notes=48,
         ),
         "quick": DemoRecipe(
             name="quick", programs=(0, 40, 73), pitches=tuple(range(57, 66)), duration=0.5,

@@ -31,16 +31,19 @@ command can be killed at any point and rerun with the same options to go on:
 
 Why 1 s notes with the key held 0.75 s (NSynth: 4 s, held 3 s): the CPU budget. Training cost
 grows linearly with the note length, and the issue asks for a model trained in about two hours
-on a 2-core machine. Measured on this 2-core machine (``sing experiment curve`` on the demo
-set's 1-s notes, ``medium`` preset, batch 8, one thread per run, 2026-11-25): stage 1 costs
-**56 ms of CPU per note and epoch** (63-67 CPU s per 1,155-note epoch), stage 2 of the same
-2 x 256 LSTM about 12 ms (the ``small`` run beside it: 11.7-15.4 CPU s per epoch) and stage 3
-about as much as stage 1 (``small``: 24 ms vs 23 ms). The full set is 128 programs x 73
-pitches x 5 velocities = 46,720 notes less the silent ones outside the presets' key ranges,
-about 36,000 train notes, so one epoch of stage 1 is ~34 CPU minutes with 1-s notes and
-would be ~2.2 CPU hours with NSynth's 4-s notes: the default epochs (2, 4, 1) fit in ~2 CPU
-hours with 1-s notes, against ~8 with 4-s ones. The 0.75 s hold keeps NSynth's proportion
-(75% of the note); ``sing render`` sustains and releases longer MIDI notes from the hold.
+on a 2-core machine. The full set is 128 programs x 73 pitches x 5 velocities = 46,720 notes
+less the silent ones outside the presets' key ranges: 45,685 notes, 36,905 of them in train.
+Measured on the 2-core machine (2026-11-26, ``small`` preset, batch 16, two threads, machine
+otherwise idle): one stage-1 epoch takes **475 s wall / 907 s CPU** (78 notes/s); with 4-s
+notes it would take four times as long, so even one epoch per stage would not fit in two
+hours. The 0.75 s hold keeps NSynth's proportion (75% of the note); ``sing render`` sustains
+and releases longer MIDI notes from the hold.
+
+Why ``small`` and epochs (4, 3, 4) (the defaults): ``small`` fills in held-out pairs better
+than ``medium`` at CPU budgets (docs/results.md, learning curve) and renders fast enough for
+the shipped model's speed target; stage 2 ends at the silence level whatever its length (the
+LSTM learns the average of phase-carrying frames), so its epochs go to stage 3, where SING
+learns to sound.
 """
 
 from __future__ import annotations
@@ -65,8 +68,8 @@ ALL_PROGRAMS: tuple[int, ...] = tuple(range(128))
 #: The default pitch range (MIDI 24-96, C1-C7).
 DEFAULT_PITCHES: tuple[int, ...] = tuple(range(24, 97))
 #: Default epochs (autoencoder, sequence generator, SING) of the shipped model (``small``
-#: preset): about 1.5 hours on an idle 2-core machine (docs/results.md).
-DEFAULT_GM_EPOCHS: tuple[int, int, int] = (4, 8, 5)
+#: preset; the times it took are in docs/results.md).
+DEFAULT_GM_EPOCHS: tuple[int, int, int] = (4, 3, 4)
 #: The largest model file the package ships (the issue's limit), in bytes.
 MAX_SHIPPED_BYTES = 50 * 1000 * 1000
 #: Files and folders inside ``OUT``.
