@@ -208,3 +208,34 @@ def test_resume_after_the_last_stage_before_the_model_file(gm_dataset, reference
     assert ref.keys() == got.keys()
     assert all(torch.equal(ref[k], got[k]) for k in ref)
     assert _records(out) == _records(reference_run)
+
+
+def test_sigterm_while_encoding_stage_2_targets(gm_dataset, reference_run, tmp_path, capsys,
+                                                monkeypatch):
+    """A stop that lands while stage 2's targets are encoded: out within a batch, a checkpoint
+    at the start of stage 2, no frames folder left, and the resumed run is bit-identical."""
+    import sing.training.frames_cache as frames_cache
+
+    real = frames_cache.build_frames_cache
+    polls: list[int] = []
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # the real handler sets the stop flag
+        stop = kwargs["stop"]
+        kwargs["stop"] = lambda: polls.append(1) or stop()
+        return real(*args, **kwargs)
+
+    out = tmp_path / "stopped"
+    args = train_args(gm_dataset, out, "--checkpoint-every", "60")
+    monkeypatch.setattr(frames_cache, "build_frames_cache", signalled)
+    assert run_cli(*args) == 128 + signal.SIGTERM
+    captured = capsys.readouterr()
+    assert "checkpoint written" in captured.out and "Traceback" not in captured.err
+    assert polls == [1]  # stopped before the first batch was encoded
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert (state["stage"], state["epoch"], state["step"], state["done"]) == (1, 0, 0, False)
+    assert not any(p.name.startswith(("frames", ".tmp")) for p in out.iterdir())
+    monkeypatch.setattr(frames_cache, "build_frames_cache", real)
+    assert run_cli(*args) == 0
+    ref, got = tensors(reference_run / "model.safetensors"), tensors(out / "model.safetensors")
+    assert all(torch.equal(ref[k], got[k]) for k in ref)

@@ -55,11 +55,11 @@ _STAGE_TITLES = {"ae": "autoencoder", "seq": "sequence generator", "sing": "SING
 class TrainingInterrupted(Exception):
     """SIGINT/SIGTERM stopped the run after a checkpoint; rerun the command to resume."""
 
-    def __init__(self, signum: int, checkpoint: Path, detail: str | None = None) -> None:
+    def __init__(self, signum: int, checkpoint: Path) -> None:
         self.signum = signum
         self.checkpoint = checkpoint
-        done = detail or f"checkpoint written to {checkpoint}"
-        super().__init__(f"stopped by signal {signum}; {done}; rerun the same command to resume")
+        super().__init__(f"stopped by signal {signum}; checkpoint written to {checkpoint}; "
+                         "rerun the same command to resume")
 
 
 def train(config: TrainConfig) -> Path:
@@ -388,11 +388,9 @@ class Trainer:
             except EncodingStopped:
                 import signal
 
-                kept = ("the last checkpoint is kept" if self.ckpt_path.exists()
-                        else "no checkpoint yet")
-                raise TrainingInterrupted(
-                    self.stop.signum or signal.SIGTERM, self.ckpt_path,
-                    f"while encoding stage 2's targets (nothing is lost: {kept})") from None
+                self._save()  # at the start of stage 2: a rerun encodes again and goes on
+                raise TrainingInterrupted(self.stop.signum or signal.SIGTERM,
+                                          self.ckpt_path) from None
         dist_.barrier()
         if self.info.local_rank != 0:
             cache = build_frames_cache(folder, self.autoencoder, self.train_set, self.device,
