@@ -260,7 +260,7 @@ def run_gm_model(
     report = gm_report(out, recipe, device, build, ae_file, model_file, info, heldout,
                        install=install_to is not None)
     _step(6, f"export ({EXPORT_DTYPE}) -> {out / EXPORT_FILE}")
-    export = export_model(out / EXPORT_FILE, model, info, recipe, portable_paths(report, out))
+    export = export_model(out / EXPORT_FILE, model, info, recipe, report)
     report["export"] = {"path": str(export), "bytes": export.stat().st_size,
                         "dtype": EXPORT_DTYPE, "sha256": _sha256(export)}
     installed = None
@@ -618,8 +618,7 @@ def export_model(path: Path, model: Any, info: Any, recipe: GmRecipe,
     from sing.models.io import save_model
 
     vocabulary = replace(info.vocabulary, extra={**info.vocabulary.extra, "hold": recipe.hold})
-    out = path.parent
-    meta = portable_paths(dict(info.recipe), out)
+    meta = dict(info.recipe)
     meta.update({
         "hold": recipe.hold,
         "soundfont": report["data"]["soundfont"],
@@ -628,6 +627,7 @@ def export_model(path: Path, model: Any, info: Any, recipe: GmRecipe,
         "heldout": {k: report["heldout"][k] for k in ("notes", "weights", "overall",
                                                       "relative_pitch_accuracy")},
     })
+    meta = portable_paths(meta, path.parent)  # the paths inside OUT, from OUT's name on
     return save_model(path, model, vocabulary, meta, training_data=info.training_data,
                       dtype=getattr(torch, EXPORT_DTYPE))
 
