@@ -35,7 +35,7 @@ t = time.perf_counter()
 import io
 import soundfile as sf
 from sing import api
-from sing.models.fast import fast_generate
+from sing.generation import generate
 from sing.models.io import read_info, KINDS
 from sing.utils.atomic import atomic_write_bytes
 out["import sing"] = time.perf_counter() - t
@@ -48,17 +48,13 @@ t = time.perf_counter()
 model = api.load_model(model_path)
 out["load model"] = time.perf_counter() - t
 notes = api.resolve_notes(model.vocabulary, open(notes_path).read().split())
-generate = fast_generate(getattr(torch, dtype))
 from sing.models.fast import FastSING
 t = time.perf_counter()
-FastSING.from_model(model, dtype=getattr(torch, dtype))
+FastSING(model, dtype=getattr(torch, dtype))
 out["  build the fast path (pack weights)"] = time.perf_counter() - t
 batch = int(batch)
 def run(chunk):
-    return api.generate_indices(model, torch.tensor([n.instrument for n in chunk]),
-                                torch.tensor([n.pitch for n in chunk]),
-                                torch.tensor([n.velocity for n in chunk]),
-                                batch_size=batch, generate=generate)
+    return generate(model, chunk, batch_size=batch, dtype=getattr(torch, dtype))
 write = 0.0
 for i in range(0, len(notes), batch):
     chunk = notes[i:i + batch]

@@ -115,7 +115,7 @@ def build_paths(
                     return m(*notes)
 
             paths[(name, "reference")] = run_reference
-        paths[(name, "fast")] = FastSING.from_model(model, dtype=dtype)
+        paths[(name, "fast")] = FastSING(model, dtype=dtype)
     return paths
 
 

@@ -17,36 +17,33 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
-from sing.data.vocabulary import Vocabulary, note_name, parse_note_name
+from sing.data.vocabulary import Vocabulary
 from sing.errors import SingError
-from sing.models.blend import InstrumentSpec, Weights, blend_embeddings, blend_label
-from sing.models.blend import resolve_instrument as _resolve_instrument
+from sing.generation import (
+    Note,
+    NoteSpec,
+    Progress,
+    generate,
+    instrument_embeddings,
+    resolve_note,
+    resolve_notes,
+)
+from sing.models.blend import InstrumentSpec
 from sing.models.io import load_model as _load_model
 from sing.models.sing import SING
 from sing.pretrained import resolve_model_path
 
 logger = logging.getLogger(__name__)
 
-#: A note: an NSynth note name, or (instrument, MIDI pitch, velocity) where the instrument is
-#: a name, an NSynth id, a blend string ``"a:0.7,b:0.3"`` or a blend mapping ``{"a": 0.7, ...}``.
-NoteSpec = str | tuple[InstrumentSpec, int, int]
-
-
-@dataclass(frozen=True)
-class Note:
-    """A note resolved against a vocabulary: model indices and its NSynth name."""
-
-    name: str
-    instrument: int  # model index (of the heaviest instrument, for a blend)
-    pitch: int
-    velocity: int  # index into vocabulary.velocities
-    blend: Weights = ()  # ((model index, weight), ...) summing to 1 for a blend, else ()
+__all__ = [
+    "Note", "NoteSpec", "instrument_embeddings", "load_model", "render_midi", "resolve_note",
+    "resolve_notes", "synthesize", "synthesize_batch",
+]
 
 
 def load_model(
@@ -66,137 +63,37 @@ def load_model(
     return model
 
 
-def resolve_note(vocabulary: Vocabulary, note: NoteSpec) -> Note:
-    """Check a note against the vocabulary; unknown symbols raise :class:`SingError`."""
-    if isinstance(note, str):
-        instrument, pitch, velocity = parse_note_name(note)
-    else:
-        instrument, pitch, velocity = note
-    weights = _resolve_instrument(vocabulary, instrument)
-    pitch = vocabulary.check_pitch(int(pitch))
-    v_index = vocabulary.velocity_index(int(velocity))
-    name = note_name(blend_label(vocabulary, weights), pitch, int(velocity))
-    index = max(weights, key=lambda iw: iw[1])[0]
-    blend = weights if len(weights) > 1 else ()
-    return Note(name=name, instrument=index, pitch=pitch, velocity=v_index, blend=blend)
+def synthesize_batch(
+    model: SING,
+    notes: Sequence[NoteSpec],
+    batch_size: int = 64,
+    progress: Progress | None = None,
+    *,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """Synthesize several notes (:func:`sing.generation.generate`).
 
-
-def instrument_embeddings(model: SING, notes: Sequence[Note]) -> torch.Tensor | None:
-    """The instrument embeddings of ``notes`` (Tensor[B, instrument_dim], float32 on the
-    CPU) when any of them is a blend, else None (plain indices are enough)."""
-    if not any(n.blend for n in notes):
-        return None
-    table = model.generator.instrument_embedding.weight.detach().float().cpu()
-    return blend_embeddings(table, [n.blend or ((n.instrument, 1.0),) for n in notes])
+    Args:
+        notes: NSynth note names or (instrument, MIDI pitch, velocity) tuples; the instrument
+            is a name, an NSynth id or a blend (``{"a": 0.7, "b": 0.3}`` or ``"a:0.7,b:0.3"``).
+        progress: called with the number of notes done after each chunk.
+        device, dtype, backend: as :func:`sing.generation.generate` (``"auto"``: the CPU's
+            fast path on the CPU).
+    Returns:
+        float32 Tensor[B, T] in [-1, 1] (T = the model's note length).
+    """
+    resolved = resolve_notes(_vocabulary(model), notes)
+    return generate(model, resolved, batch_size=batch_size, device=device, dtype=dtype,
+                    backend=backend, progress=progress)
 
 
 def _vocabulary(model: SING) -> Vocabulary:
     vocabulary = getattr(model, "vocabulary", None)
     if vocabulary is None:
-        raise ValueError("the model has no vocabulary: load it with sing.api.load_model")
+        raise SingError("the model has no vocabulary: load it with sing.api.load_model")
     return vocabulary
-
-
-#: Optional fast generation path, ``(model, instrument[B], pitch[B], velocity[B],
-#: instrument_embedding=None) -> wav[B, T]`` (set by :mod:`sing.models.fast` or passed as
-#: ``generate=``).
-Generate = Callable[..., torch.Tensor]
-
-
-def _default_generate(
-    model: SING,
-    instrument: torch.Tensor,
-    pitch: torch.Tensor,
-    velocity: torch.Tensor,
-    instrument_embedding: torch.Tensor | None = None,
-) -> torch.Tensor:
-    return model(instrument, pitch, velocity, instrument_embedding=instrument_embedding)
-
-
-def generate_indices(
-    model: SING,
-    instrument: torch.Tensor,
-    pitch: torch.Tensor,
-    velocity: torch.Tensor,
-    batch_size: int = 64,
-    generate: Generate | None = None,
-    progress: Callable[[int], None] | None = None,
-    instrument_embedding: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Generate notes from model indices, in chunks of ``batch_size``, without gradients.
-
-    Args:
-        instrument, pitch, velocity: LongTensor[B] (model indices).
-        generate: the network call (default ``model(...)``), the seam for a fast path.
-        progress: called with the number of notes done after each chunk.
-        instrument_embedding: Tensor[B, instrument_dim] used instead of looking ``instrument``
-            up (blends, :func:`instrument_embeddings`).
-    Returns:
-        float32 Tensor[B, T] on the CPU, clamped to [-1, 1].
-    """
-    generate = generate or _default_generate
-    device = next(model.parameters()).device
-    out = []
-    with torch.inference_mode():
-        for i in range(0, instrument.shape[0], batch_size):
-            chunk = slice(i, i + batch_size)
-            embedding = None
-            if instrument_embedding is not None:
-                embedding = instrument_embedding[chunk].to(device)
-            wav = generate(
-                model,
-                instrument[chunk].to(device),
-                pitch[chunk].to(device),
-                velocity[chunk].to(device),
-                instrument_embedding=embedding,
-            )
-            out.append(wav.float().clamp(-1, 1).cpu())
-            if progress is not None:
-                progress(wav.shape[0])
-    return torch.cat(out)
-
-
-def synthesize_batch(
-    model: SING,
-    notes: Sequence[NoteSpec],
-    batch_size: int = 64,
-    generate: Generate | None = None,
-    progress: Callable[[int], None] | None = None,
-    fast: bool = False,
-) -> torch.Tensor:
-    """Synthesize several notes.
-
-    Args:
-        notes: NSynth note names or (instrument, MIDI pitch, velocity) tuples; the instrument
-            is a name, an NSynth id or a blend (``{"a": 0.7, "b": 0.3}`` or ``"a:0.7,b:0.3"``).
-        fast: use :class:`sing.models.fast.FastSING` in the model's dtype (cast the model to
-            bfloat16 first for the fastest CPU path) when no ``generate`` is given.
-    Returns:
-        float32 Tensor[B, T] in [-1, 1] (T = the model's note length).
-    """
-    resolved = resolve_notes(_vocabulary(model), notes)
-    if fast and generate is None:
-        from sing.models.fast import fast_generate
-
-        generate = fast_generate(next(model.parameters()).dtype)
-    return generate_indices(
-        model,
-        torch.tensor([n.instrument for n in resolved], dtype=torch.long),
-        torch.tensor([n.pitch for n in resolved], dtype=torch.long),
-        torch.tensor([n.velocity for n in resolved], dtype=torch.long),
-        batch_size=batch_size,
-        generate=generate,
-        progress=progress,
-        instrument_embedding=instrument_embeddings(model, resolved),
-    )
-
-
-def resolve_notes(vocabulary: Vocabulary, notes: Iterable[NoteSpec]) -> list[Note]:
-    """:func:`resolve_note` for each note; at least one note is needed."""
-    resolved = [resolve_note(vocabulary, n) for n in notes]
-    if not resolved:
-        raise SingError("no notes to synthesize")
-    return resolved
 
 
 def synthesize(

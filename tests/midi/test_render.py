@@ -185,7 +185,7 @@ def test_short_notes_skip_the_decoder_where_never_heard(tmp_path: Path, gm_model
     model = sing.api.load_model(gm_model_file)
     plan = plan_render(model, read_midi(path))
     masked = generate_plan(model, plan)
-    fast = FastSING.from_model(model, dtype=torch.float32)
+    fast = FastSING(model, dtype=torch.float32)
     keys = plan.keys
     full = fast(torch.tensor([w[0][0] for w, _, _ in keys]), torch.tensor([p for _, p, _ in keys]),
                 torch.tensor([v for _, _, v in keys]))

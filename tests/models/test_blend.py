@@ -69,7 +69,7 @@ def test_fast_path_takes_an_embedding(model):
     instrument = torch.tensor([0, 1, 2])
     rows = blend_embeddings(table, [((i, 1.0),) for i in range(3)])
     for workers in (1, 2):
-        fast = FastSING.from_model(model, dtype=torch.float32, workers=workers)
+        fast = FastSING(model, dtype=torch.float32, workers=workers)
         by_index = fast(instrument, pitch, velocity)
         assert torch.equal(fast(None, pitch, velocity, instrument_embedding=rows), by_index)
         one = fast(None, pitch[:1], velocity[:1], instrument_embedding=rows[:1])  # pipelined

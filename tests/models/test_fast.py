@@ -8,7 +8,7 @@ import torch
 
 from sing.dsp import log_power_spectrogram, spectral_loss
 from sing.models import SING, SingConfig
-from sing.models.fast import FastSING, GemmLinear, fast_generate
+from sing.models.fast import FastSING, GemmLinear
 
 NOTES = (
     torch.tensor([0, 3, 7]),  # instrument
@@ -39,7 +39,7 @@ def reference(model: SING, strip: bool = True) -> torch.Tensor:
 def test_float32_matches_model_forward(preset: str, strip: bool) -> None:
     model = make_model(preset)
     want = reference(model, strip)
-    got = FastSING.from_model(model, dtype=torch.float32)(*NOTES, strip=strip)
+    got = FastSING(model, dtype=torch.float32)(*NOTES, strip=strip)
     assert got.shape == want.shape
     assert got.dtype == torch.float32
     scale = want.abs().max().item()
@@ -95,7 +95,7 @@ def test_unpacked_path_matches_packed() -> None:
 )
 def test_lengths_and_geometry(overrides: dict) -> None:
     model = make_model("tiny", **overrides)
-    fast = FastSING.from_model(model, dtype=torch.float32)
+    fast = FastSING(model, dtype=torch.float32)
     for strip in (True, False):
         want = reference(model, strip)
         got = fast(*NOTES, strip=strip)
@@ -108,7 +108,7 @@ def test_bfloat16_within_one_percent_spectral_loss() -> None:
     model = make_model("small", gain=20.0)
     want = reference(model)
     assert want.abs().max() > 0.2  # a loud note: log-power is not just ~|X|^2
-    got = FastSING.from_model(model, dtype=torch.bfloat16)(*NOTES)
+    got = FastSING(model, dtype=torch.bfloat16)(*NOTES)
     assert got.shape == want.shape and got.dtype == torch.float32
     loss = spectral_loss(got, want).item()
     relative = loss / log_power_spectrogram(want).mean().item()
@@ -148,8 +148,8 @@ def test_decoder_against_numpy_float64() -> None:
     length = model.config.num_frames
     frames = rng.standard_normal((2, model.config.frame_dim, length))
     want = numpy_decoder(model, frames)
-    fast = FastSING.from_model(model, dtype=torch.float32)
-    got = fast.decode(torch.from_numpy(frames).float().transpose(1, 2), strip=False)
+    fast = FastSING(model, dtype=torch.float32)
+    got = fast.decode(torch.from_numpy(frames).float(), strip=False)
     assert got.shape == want.shape
     np.testing.assert_allclose(got.double().numpy(), want, rtol=0, atol=1e-5 * np.abs(want).max())
 
@@ -165,23 +165,23 @@ def test_gemm_linear_relu_against_numpy() -> None:
     np.testing.assert_allclose(got16.double().numpy(), want, rtol=0, atol=0.1)
 
 
-def test_fast_generate_in_the_api_seam_and_bfloat16_model() -> None:
-    from sing.api import generate_indices
+def test_generate_fast_backend_and_bfloat16_model() -> None:
+    from sing.generation import Note, generate
 
     model = make_model("tiny")
     want = reference(model).clamp(-1, 1)
-    generate = fast_generate(torch.float32)
-    got = generate_indices(model, *NOTES, batch_size=2, generate=generate)
+    notes = [Note("", int(i), int(p), int(v)) for i, p, v in zip(*NOTES, strict=True)]
+    got = generate(model, notes, batch_size=2, backend="fast")
     torch.testing.assert_close(got, want, rtol=0, atol=2e-5 * want.abs().max().item())
     # A model already cast to bf16 (as `sing generate --dtype bfloat16` does) still works.
     model.to(torch.bfloat16)
-    bf16 = FastSING.from_model(model, dtype=torch.bfloat16)(*NOTES)
+    bf16 = FastSING(model, dtype=torch.bfloat16)(*NOTES)
     assert bf16.shape == want.shape and torch.isfinite(bf16).all()
 
 
 def test_flops_count_skips_cut_positions() -> None:
     model = make_model("tiny")
-    fast = FastSING.from_model(model, dtype=torch.float32)
+    fast = FastSING(model, dtype=torch.float32)
     counts = fast.flops_per_note()
     assert counts["total"] == counts["sequence_generator"] + counts["decoder"]
     first, end, _ = fast._positions(model.config.num_frames, strip=True)
@@ -190,10 +190,10 @@ def test_flops_count_skips_cut_positions() -> None:
 
 def test_rejects_unsupported_dtype() -> None:
     with pytest.raises(ValueError, match="unsupported dtype"):
-        FastSING.from_model(make_model("tiny"), dtype=torch.int8)
+        FastSING(make_model("tiny"), dtype=torch.int8)
 
 
-def test_synthesize_batch_fast_option() -> None:
+def test_synthesize_batch_fast_and_reference_backends_agree() -> None:
     from sing.api import synthesize_batch
     from sing.data.vocabulary import Vocabulary
 
@@ -205,8 +205,8 @@ def test_synthesize_batch_fast_option() -> None:
     model = make_model("tiny", note_length=4000)
     model.vocabulary = vocabulary
     notes = ["guitar_acoustic_003-060-025", ("guitar_acoustic_007", 70, 127)]
-    plain = synthesize_batch(model, notes)
-    fast = synthesize_batch(model, notes, fast=True)
+    plain = synthesize_batch(model, notes, backend="reference")
+    fast = synthesize_batch(model, notes, backend="fast")
     assert fast.shape == plain.shape == (2, 4000)
     torch.testing.assert_close(fast, plain, rtol=0, atol=2e-5 * plain.abs().max().item())
 

@@ -171,6 +171,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     from sing import api
     from sing.errors import SingError
+    from sing.generation import generate
     from sing.utils.atomic import atomic_write_bytes, check_folder_path
     from sing.utils.device import resolve_device
     from sing.utils.progress import progress_bar
@@ -194,16 +195,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     model_path = resolve_model_path(args.model)
     device = resolve_device(args.device)
     dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
-    if torch.device(device).type == "cpu":
-        # On the CPU, bf16 convolutions are slower than fp32 ones: the fast path
-        # (sing.models.fast) runs the decoder as bf16 GEMMs from the float32 weights.
-        from sing.models.fast import fast_generate
-
-        model = api.load_model(model_path, device=device)
-        generate = fast_generate(dtype)
-    else:
-        model = api.load_model(model_path, device=device, dtype=dtype)
-        generate = None
+    model = api.load_model(model_path, device=device)
     notes = [api.resolve_note(model.vocabulary, s) for s in specs] + resolve_entries(
         listed, lambda name: api.resolve_note(model.vocabulary, name))
     rate = model.vocabulary.sample_rate
@@ -223,15 +215,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         pending = None
         for i in range(0, len(notes), args.batch_size):
             chunk = notes[i : i + args.batch_size]
-            wavs = api.generate_indices(
-                model,
-                torch.tensor([n.instrument for n in chunk]),
-                torch.tensor([n.pitch for n in chunk]),
-                torch.tensor([n.velocity for n in chunk]),
-                batch_size=args.batch_size,
-                generate=generate,
-                instrument_embedding=api.instrument_embeddings(model, chunk),
-            )
+            wavs = generate(model, chunk, batch_size=args.batch_size, dtype=dtype)
             if pending is not None:
                 pending.result()  # the previous chunk is on disk (or its error is raised)
             pending = writer.submit(write, chunk, wavs)

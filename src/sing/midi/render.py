@@ -3,8 +3,8 @@
 1. :func:`plan_render`: each MIDI note becomes a key (instrument or blend, pitch, velocity
    index): the program's instrument (:mod:`sing.midi.programs`), the model's nearest velocity,
    the pitch shifted by octaves into the model's range when outside it (with a warning).
-2. :func:`generate_plan`: each distinct key is generated once, in batches, on the fast path
-   (:class:`sing.models.fast.FastSING` on the CPU; the model itself elsewhere).
+2. :func:`generate_plan`: each distinct key is generated once, in batches, by
+   :func:`sing.generation.generate` (the one generation path).
 3. :func:`mix_plan`: each note is cut or sustained to its length and released
    (:func:`sing.midi.envelope.fit_note`) and added at its start time.
 4. :func:`finish_mix`: resampled with soxr when another rate is asked for, then normalised to
@@ -30,7 +30,7 @@ from sing.errors import SingError
 from sing.midi.envelope import fit_note, samples_read
 from sing.midi.programs import program_instruments
 from sing.midi.reader import Score, read_midi
-from sing.models.blend import InstrumentSpec, Weights, blend_embeddings
+from sing.models.blend import InstrumentSpec, Weights
 
 logger = logging.getLogger(__name__)
 
@@ -147,52 +147,31 @@ def generate_plan(
     batch_size: int = 64,
     dtype: torch.dtype = torch.float32,
     progress: Progress | None = None,
+    backend: str = "auto",
 ) -> torch.Tensor:
-    """Generate each distinct key once.
+    """Generate each distinct key once (:func:`sing.generation.generate`).
 
-    On the CPU the fast path (:class:`sing.models.fast.FastSING`, GEMMs in ``dtype`` from the
-    model's weights) runs, and decodes only the samples the notes will use
+    Only the samples the notes will use are decoded on the fast path
     (:func:`sing.midi.envelope.samples_read`: a note played shorter than the hold skips the
-    decoder between its note-off and the release); on other devices the model itself runs, in
-    its own dtype. ``progress(n, total)`` is called after each batch.
+    decoder between its note-off and the release). ``progress(n, total)`` is called after
+    each batch.
 
     Returns:
         float32 Tensor[K, T] on the CPU, clamped to [-1, 1] (K = ``len(plan.keys)``); samples
-        no note reads are not meaningful on the CPU path.
+        no note reads are not meaningful on the fast path.
     """
-    device = next(model.parameters()).device
-    blends = any(len(w) > 1 for w, _, _ in plan.keys)
-    table = model.generator.instrument_embedding.weight.detach()
-    fast = None
-    if device.type == "cpu":
-        from sing.models.fast import FastSING
+    from sing.generation import generate, note_from_weights
 
-        fast = FastSING.from_model(model, dtype=dtype)
-        durations: list[list[int]] = [[] for _ in plan.keys]
-        for note, k in zip(plan.score.notes, plan.note_keys, strict=True):
-            durations[k].append(int(round(note.duration * plan.sample_rate)))
-        length = model.vocabulary.note_length
-        ranges = [samples_read(d, plan.hold, length, plan.sample_rate) for d in durations]
-        mask = fast.position_mask(ranges)
-        logger.debug("decoding %.0f%% of the decoder positions", 100 * float(mask.float().mean()))
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(plan.keys), batch_size):
-            chunk = plan.keys[i : i + batch_size]
-            instrument = torch.tensor([max(w, key=lambda x: x[1])[0] for w, _, _ in chunk],
-                                      device=device)
-            pitch = torch.tensor([p for _, p, _ in chunk], device=device)
-            velocity = torch.tensor([v for _, _, v in chunk], device=device)
-            embedding = blend_embeddings(table, [w for w, _, _ in chunk]) if blends else None
-            if fast is not None:
-                wav = fast(instrument, pitch, velocity, instrument_embedding=embedding,
-                           mask=mask[i : i + batch_size])
-            else:
-                wav = model(instrument, pitch, velocity, instrument_embedding=embedding)
-            out.append(wav.float().clamp(-1, 1).cpu())
-            if progress is not None:
-                progress(len(chunk), len(plan.keys))
-    return torch.cat(out)
+    durations: list[list[int]] = [[] for _ in plan.keys]
+    for note, k in zip(plan.score.notes, plan.note_keys, strict=True):
+        durations[k].append(int(round(note.duration * plan.sample_rate)))
+    length = model.vocabulary.note_length
+    ranges = [samples_read(d, plan.hold, length, plan.sample_rate) for d in durations]
+    notes = [note_from_weights(w, p, v) for w, p, v in plan.keys]
+    total = len(notes)
+    return generate(model, notes, batch_size=batch_size, dtype=dtype, backend=backend,
+                    ranges=ranges,
+                    progress=None if progress is None else lambda n: progress(n, total))
 
 
 def mix_plan(plan: RenderPlan, waves: torch.Tensor) -> np.ndarray:
@@ -298,8 +277,7 @@ def render_file(
     """Render ``midi_path`` with the model file ``model_path`` (None: the shipped model) to a
     16-bit WAV ``out_wav``; returns ``out_wav``. Errors are one-line :class:`SingError`.
 
-    On the CPU the fast path computes in ``dtype`` from the float32 weights; on another
-    device (e.g. ``"cuda"``) the model itself runs, cast to ``dtype``.
+    ``dtype`` is the compute dtype of :func:`sing.generation.generate` on ``device``.
     """
     from sing.models.io import load_model
     from sing.pretrained import resolve_model_path
@@ -309,8 +287,6 @@ def render_file(
     score = read_midi(midi_path)
     model, info = load_model(model_path, device=device, kind="sing")
     model.info = info
-    if torch.device(device).type != "cpu":
-        model.to(dtype)
     mix, rate = render_score(model, score, sample_rate, program_map, instrument, batch_size,
                              dtype, progress)
     return write_wav(out_wav, mix, rate)

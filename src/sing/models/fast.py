@@ -3,7 +3,7 @@
 :class:`FastSING` is an inference-only copy of a :class:`~sing.models.sing.SING` model, callable
 like it: ``(instrument[B], pitch[B], velocity[B]) -> wav Tensor[B, T]``::
 
-    fast = FastSING.from_model(model, dtype=torch.bfloat16)
+    fast = FastSING(model, dtype=torch.bfloat16)
     wav = fast(instrument, pitch, velocity)          # float32 Tensor[B, T]
 
 What makes it fast (see docs/benchmarks.md, section "Generation", for the figures):
@@ -44,7 +44,6 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -59,7 +58,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FastSING", "GemmLinear", "compile_for_inference", "fast_generate"]
+__all__ = ["FastSING", "GemmLinear", "cpu_has_native_bf16"]
 
 
 def _mkldnn_ops_available() -> bool:
@@ -186,7 +185,8 @@ class GemmLinear:
 class FastSING:
     """Inference-only SING: fused LSTM in ``dtype`` + decoder as GEMMs + overlap-add.
 
-    Build it with :meth:`from_model` (or :func:`compile_for_inference`); call it like the model.
+    Build it with ``FastSING(model, dtype)`` (or get the cached copy from
+    :func:`sing.generation.fast_copy`); call it like the model.
     """
 
     def __init__(
@@ -245,14 +245,6 @@ class FastSING:
         self.output = GemmLinear(windowed[:, 0, :].t(), None, dtype, packed=packed)
         self.output_bias = last.bias.detach().float().clone() if last.bias is not None else None
 
-    # -- construction --------------------------------------------------------------------------
-    @classmethod
-    def from_model(
-        cls, model: SING, dtype: torch.dtype = torch.bfloat16, **kwargs
-    ) -> FastSING:
-        """A fast inference copy of ``model`` (its current weights), computing in ``dtype``."""
-        return cls(model, dtype=dtype, **kwargs)
-
     # -- sequence generator --------------------------------------------------------------------
     @torch.inference_mode()
     def frames(
@@ -268,36 +260,22 @@ class FastSING:
             instrument, pitch, velocity: LongTensor[B] (model indices).
             instrument_embedding: Tensor[B, instrument_dim] instead of ``instrument``.
         Returns:
-            Tensor[B, L, frame_dim] in ``dtype`` (time-major: L = num_frames, 265 for the paper).
+            Tensor[B, frame_dim, L] in ``dtype``, the decoder's layout (L = num_frames, 265 for
+            the paper).
         """
         x = self._generator.inputs(
             instrument, pitch, velocity, instrument_embedding=instrument_embedding
         ).to(self.lstm_dtype)
         hidden, _ = self.lstm(x)  # [B, L, H]
         b, length, h = hidden.shape
-        return self.frames_linear(hidden.reshape(b * length, h)).reshape(b, length, -1)
+        rows = self.frames_linear(hidden.reshape(b * length, h))  # [B*L, D]
+        return rows.reshape(b, length, -1).transpose(1, 2)
 
     # -- decoder -------------------------------------------------------------------------------
     def _positions(self, num_frames: int, strip: bool) -> tuple[int, int, int]:
-        """Decoder positions to compute and where the kept samples start in their output.
-
-        Position j (after the context conv) writes full-output samples
-        ``[j*stride, j*stride + window)``; the transposed conv keeps ``[padding, full - padding)``
-        and ``strip`` keeps ``[margin, margin + T)`` of that. Returns ``(first, last + 1,
-        offset)``: positions needed and the index of the first kept sample in the overlap-add
-        of those positions.
-        """
-        s, w = self.stride, self.window
-        positions = num_frames - self.context + 1
-        decoded = (positions - 1) * s + w - 2 * self.padding
-        if strip:
-            start = self.padding + F_.margin(self.config)
-            stop = start + self.config.note_length
-        else:
-            start, stop = self.padding, self.padding + decoded
-        first = max(0, (start - w) // s + 1)  # first j with j*s + w > start
-        end = min(positions, (stop - 1) // s + 1)  # last j with j*s < stop, + 1
-        return first, end, start - first * s
+        """:func:`sing.models.frames.decoder_positions` for this model's geometry."""
+        return F_.decoder_positions(num_frames, self.config.note_length if strip else None,
+                                    self.config)
 
     def _keep(self, num_frames: int, strip: bool) -> int:
         if strip:
@@ -310,16 +288,16 @@ class FastSING:
         """Output-layer frames of decoder positions ``[start, stop)``, before the overlap-add.
 
         Args:
-            frames: Tensor[B, >= stop + k - 1, frame_dim] (time-major frames).
+            frames: Tensor[B, frame_dim, >= stop + k - 1] (the decoder's layout).
             mask: bool Tensor[B, stop - start]: compute only these (note, position) rows; the
                 others are zeros (see :meth:`position_mask`).
         Returns:
             float32 Tensor[B, stop - start, window]: position j's ``window`` output samples.
         """
-        b, _, d = frames.shape
+        b, d, _ = frames.shape
         n, k = stop - start, self.context
         # im2col: row j = frames j..j+k-1, ordered (D, k) like the conv weight.
-        cols = frames[:, start : stop + k - 1].unfold(1, k, 1)  # [B, n, D, k]
+        cols = frames[:, :, start : stop + k - 1].unfold(2, k, 1).transpose(1, 2)  # [B,n,D,k]
         rows = cols.reshape(b * n, d * k) if mask is None else cols[mask].reshape(-1, d * k)
         h = self.first(rows)
         for layer in self.rewrites:
@@ -378,7 +356,7 @@ class FastSING:
         """Decoder on frames.
 
         Args:
-            frames: Tensor[B, L, frame_dim] (time-major, as :meth:`frames` returns).
+            frames: Tensor[B, frame_dim, L] (as :meth:`frames` returns and the decoder takes).
             strip: cut to the note (T samples) like ``SING.forward``; else the decoder's full
                 ``decoded_length(L)`` samples.
             mask: bool Tensor[B, P] from :meth:`position_mask` (with ``strip``): decode only
@@ -386,7 +364,7 @@ class FastSING:
         Returns:
             float32 Tensor[B, T] (or [B, decoded_length(L)]).
         """
-        length = frames.shape[1]
+        length = frames.shape[2]
         first, end, offset = self._positions(length, strip)
         if mask is not None and (not strip or mask.shape != (frames.shape[0], end - first)):
             raise ValueError(f"mask must be [B, {end - first}] (from position_mask), with strip")
@@ -429,7 +407,7 @@ class FastSING:
         overlap-added at the end. Each worker uses one intra-op thread: no barrier per step.
         """
         b, length = pitch.shape[0], self.config.num_frames
-        buffer = torch.empty(b, length, self.config.frame_dim, dtype=self.dtype)
+        buffer = torch.empty(b, self.config.frame_dim, length, dtype=self.dtype)
         first, end, offset = self._positions(length, strip)
         k, size = self.context, self.decode_chunk
         chunks = [(j, min(j + size, end)) for j in range(first, end, size)]
@@ -464,7 +442,7 @@ class FastSING:
                         )
                         hidden, state = self.lstm(x.to(self.lstm_dtype), state)
                         rows = self.frames_linear(hidden.reshape(b * n, -1))
-                        buffer[:, start : start + n] = rows.reshape(b, n, -1)
+                        buffer[:, :, start : start + n] = rows.reshape(b, n, -1).transpose(1, 2)
                         with cond:
                             progress["ready"] = start + n
                             cond.notify_all()
@@ -562,37 +540,3 @@ class FastSING:
             + self.output.flops_per_row
         )
         return {"sequence_generator": lstm, "decoder": decoder, "total": lstm + decoder}
-
-
-def compile_for_inference(model: SING, dtype: torch.dtype = torch.bfloat16) -> FastSING:
-    """Same as :meth:`FastSING.from_model`: a fast inference copy of ``model`` in ``dtype``."""
-    return FastSING.from_model(model, dtype=dtype)
-
-
-def fast_generate(
-    dtype: torch.dtype = torch.bfloat16,
-) -> Callable[..., torch.Tensor]:
-    """A ``generate=`` function for :func:`sing.api.generate_indices` using :class:`FastSING`:
-    ``generate(model, instrument[B], pitch[B], velocity[B], instrument_embedding=None)``.
-
-    The fast copy is built on the first call for a model and reused for the following chunks.
-    """
-    cache: dict[int, tuple[SING, FastSING]] = {}
-
-    def generate(
-        model: SING,
-        instrument: torch.Tensor | None,
-        pitch: torch.Tensor,
-        velocity: torch.Tensor,
-        instrument_embedding: torch.Tensor | None = None,
-        mask: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        entry = cache.get(id(model))
-        if entry is None or entry[0] is not model:
-            cache.clear()
-            entry = (model, FastSING.from_model(model, dtype=dtype))
-            cache[id(model)] = entry
-        return entry[1](instrument, pitch, velocity, instrument_embedding=instrument_embedding,
-                        mask=mask)
-
-    return generate

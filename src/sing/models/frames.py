@@ -129,3 +129,34 @@ def strip(
     """
     m = margin(config)
     return decoded[..., m : m + note_length]
+
+
+def decoder_positions(
+    frames: int, note_length: int | None, config: Geometry | None = None
+) -> tuple[int, int, int]:
+    """Decoder positions that write the samples kept, for a GEMM-form decoder.
+
+    Position j (after the context conv, ``frames - k + 1`` positions) writes full-output
+    samples ``[j*s, j*s + w)``; the transposed conv keeps ``[w - s, full - (w - s))`` and, with
+    ``note_length``, :func:`strip` keeps ``note_length`` samples from ``margin`` on. For the
+    paper (265 frames, 64,000 samples): positions 2..254 of 257, the first kept sample at 768
+    of their overlap-add.
+
+    Args:
+        frames: L, frames fed to the decoder.
+        note_length: T for a stripped note, or None for the whole ``decoded_length(L)``.
+    Returns:
+        ``(first, last + 1, offset)``: the positions needed and the index of the first kept
+        sample in the overlap-add of those positions.
+    """
+    s, w, k = _geometry(config)
+    padding = w - s
+    positions = frames - k + 1
+    if note_length is not None:
+        start = padding + margin(config)
+        stop = start + note_length
+    else:
+        start, stop = padding, padding + decoded_length(frames, config)
+    first = max(0, (start - w) // s + 1)  # first j with j*s + w > start
+    end = min(positions, (stop - 1) // s + 1)  # last j with j*s < stop, + 1
+    return first, end, start - first * s

@@ -1,0 +1,203 @@
+"""How a note is generated: the one path every caller takes.
+
+``sing generate``, ``sing render``, :mod:`sing.api` (``synthesize``, ``render_midi``), the
+SoundFont export and the web app all call :func:`generate`::
+
+    notes = resolve_notes(model.vocabulary, ["guitar_acoustic_009-069-100",
+                                             ("string_acoustic_040:0.7,reed_acoustic_065:0.3",
+                                              60, 100)])
+    wav = generate(model, notes, batch_size=64)      # float32 Tensor[B, T] in [-1, 1], CPU
+
+1. :func:`resolve_note` checks a note's symbols against the model's vocabulary (an instrument
+   may be a blend: :mod:`sing.models.blend`) and gives a :class:`Note` of model indices.
+2. :func:`choose_backend` picks the network that runs: ``"fast"``
+   (:class:`sing.models.fast.FastSING`: the same weights as GEMMs, the CPU's fast path) or
+   ``"reference"`` (the model's own ``forward``). ``backend="auto"`` asks it; the choice is
+   logged at debug level.
+3. :func:`generate` runs it in chunks of ``batch_size`` without gradients; a blend's
+   instrument embedding is the weighted mean of its rows. ``ranges`` lets a caller that uses
+   only parts of each note (``sing render``) skip the decoder elsewhere on the fast path.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from sing.data.vocabulary import Vocabulary, note_name, parse_note_name
+from sing.errors import SingError
+from sing.models.blend import InstrumentSpec, Weights, blend_embeddings, blend_label
+from sing.models.blend import resolve_instrument as _resolve_instrument
+from sing.models.sing import SING
+
+logger = logging.getLogger(__name__)
+
+#: A note: an NSynth note name, or (instrument, MIDI pitch, velocity) where the instrument is
+#: a name, an NSynth id, a blend string ``"a:0.7,b:0.3"`` or a blend mapping ``{"a": 0.7, ...}``.
+NoteSpec = str | tuple[InstrumentSpec, int, int]
+
+#: The networks :func:`generate` can run.
+BACKENDS = ("auto", "fast", "reference")
+
+#: ``progress(notes just generated)``, called after each chunk.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note resolved against a vocabulary: model indices and its NSynth name."""
+
+    name: str
+    instrument: int  # model index (of the heaviest instrument, for a blend)
+    pitch: int
+    velocity: int  # index into vocabulary.velocities
+    blend: Weights = ()  # ((model index, weight), ...) summing to 1 for a blend, else ()
+
+    @property
+    def weights(self) -> Weights:
+        """The instrument as blend weights (``((instrument, 1.0),)`` for a plain one)."""
+        return self.blend or ((self.instrument, 1.0),)
+
+
+def resolve_note(vocabulary: Vocabulary, note: NoteSpec) -> Note:
+    """Check a note against the vocabulary; unknown symbols raise :class:`SingError`."""
+    if isinstance(note, str):
+        instrument, pitch, velocity = parse_note_name(note)
+    else:
+        instrument, pitch, velocity = note
+    weights = _resolve_instrument(vocabulary, instrument)
+    pitch = vocabulary.check_pitch(int(pitch))
+    v_index = vocabulary.velocity_index(int(velocity))
+    name = note_name(blend_label(vocabulary, weights), pitch, int(velocity))
+    return note_from_weights(weights, pitch, v_index, name)
+
+
+def note_from_weights(weights: Weights, pitch: int, velocity: int, name: str = "") -> Note:
+    """A :class:`Note` from resolved blend weights, a MIDI pitch and a velocity index."""
+    index = max(weights, key=lambda iw: iw[1])[0]
+    blend = weights if len(weights) > 1 else ()
+    return Note(name=name, instrument=index, pitch=pitch, velocity=velocity, blend=blend)
+
+
+def resolve_notes(vocabulary: Vocabulary, notes: Iterable[NoteSpec]) -> list[Note]:
+    """:func:`resolve_note` for each note; at least one note is needed."""
+    resolved = [resolve_note(vocabulary, n) for n in notes]
+    if not resolved:
+        raise SingError("no notes to synthesize")
+    return resolved
+
+
+def instrument_embeddings(model: SING, notes: Sequence[Note]) -> torch.Tensor | None:
+    """The instrument embeddings of ``notes`` (Tensor[B, instrument_dim], float32 on the
+    CPU) when any of them is a blend, else None (plain indices are enough)."""
+    if not any(n.blend for n in notes):
+        return None
+    table = model.generator.instrument_embedding.weight.detach().float().cpu()
+    return blend_embeddings(table, [n.weights for n in notes])
+
+
+def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int) -> str:
+    """The network :func:`generate` runs with ``backend="auto"``: ``"fast"`` on the CPU
+    (:class:`sing.models.fast.FastSING`), ``"reference"`` (the model's ``forward``) elsewhere.
+
+    This is the one place where the generation path is chosen.
+    """
+    return "fast" if device.type == "cpu" else "reference"
+
+
+# One fast copy per (model, dtype), rebuilt when the model's weights change (their in-place
+# version counters move) or it moves device.
+_FAST_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_FAST_LOCK = threading.Lock()
+
+
+def _weights_version(model: SING) -> tuple:
+    return tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in model.parameters())
+
+
+def fast_copy(model: SING, dtype: torch.dtype = torch.float32):
+    """The :class:`sing.models.fast.FastSING` copy of ``model`` computing in ``dtype``,
+    built once and reused while the model's weights are unchanged."""
+    from sing.models.fast import FastSING
+
+    version = _weights_version(model)
+    with _FAST_LOCK:
+        copies = _FAST_COPIES.setdefault(model, {})
+        entry = copies.get(dtype)
+        if entry is None or entry[0] != version:
+            entry = (version, FastSING(model, dtype=dtype))
+            copies[dtype] = entry
+        return entry[1]
+
+
+def generate(
+    model: SING,
+    notes: Sequence[Note],
+    *,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+    backend: str = "auto",
+    progress: Progress | None = None,
+    ranges: Sequence[Sequence[tuple[int, int]]] | None = None,
+) -> torch.Tensor:
+    """Generate notes, in chunks of ``batch_size``, without gradients.
+
+    Args:
+        model: a SING model (``sing.api.load_model``), in eval mode.
+        notes: resolved notes (:func:`resolve_notes`).
+        device: where to run (the model is moved there); default the model's device.
+        dtype: compute dtype: the fast path's GEMMs from the float32 weights; the reference
+            path autocasts to it when it is lower than the model's float32.
+        backend: ``"auto"`` (:func:`choose_backend`), ``"fast"`` or ``"reference"``.
+        progress: called with the number of notes done after each chunk.
+        ranges: per note, the sample ranges ``[a, b)`` of the note that will be used; the fast
+            path decodes only those (the other samples are not meaningful).
+    Returns:
+        float32 Tensor[B, T] on the CPU, clamped to [-1, 1] (T = the model's note length).
+    """
+    if backend not in BACKENDS:
+        raise SingError(f"unknown backend '{backend}' ({', '.join(BACKENDS)})")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise SingError(f"batch_size must be an integer >= 1, not {batch_size!r}")
+    if not notes:
+        raise SingError("no notes to synthesize")
+    if ranges is not None and len(ranges) != len(notes):
+        raise SingError(f"ranges gives {len(ranges)} notes' ranges for {len(notes)} notes")
+    if device is not None:
+        model.to(torch.device(device))
+    device = next(model.parameters()).device
+    if backend == "auto":
+        backend = choose_backend(device, dtype, min(batch_size, len(notes)))
+    logger.debug("generation: %s backend, %s, %s, batch %d", backend, device, dtype, batch_size)
+    fast = fast_copy(model, dtype) if backend == "fast" else None
+    mask = fast.position_mask([list(r) for r in ranges]) if fast and ranges is not None else None
+    model_dtype = next(model.parameters()).dtype
+    autocast = backend == "reference" and dtype != model_dtype and dtype in (
+        torch.bfloat16, torch.float16)
+    embeddings = instrument_embeddings(model, notes)
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(notes), batch_size):
+            chunk = notes[i : i + batch_size]
+            instrument = torch.tensor([n.instrument for n in chunk], device=device)
+            pitch = torch.tensor([n.pitch for n in chunk], device=device)
+            velocity = torch.tensor([n.velocity for n in chunk], device=device)
+            embedding = None
+            if embeddings is not None:
+                embedding = embeddings[i : i + batch_size].to(device, model_dtype)
+            if fast is not None:
+                wav = fast(instrument, pitch, velocity, instrument_embedding=embedding,
+                           mask=None if mask is None else mask[i : i + batch_size])
+            else:
+                with torch.autocast(device.type, dtype=dtype, enabled=autocast):
+                    wav = model(instrument, pitch, velocity, instrument_embedding=embedding)
+            out.append(wav.float().clamp(-1, 1).cpu())
+            if progress is not None:
+                progress(len(chunk))
+    return torch.cat(out)
