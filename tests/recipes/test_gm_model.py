@@ -77,7 +77,7 @@ def test_report_has_the_command_and_finite_metrics(experiment: dict) -> None:
     # the command parses back into the same options
     args = build_parser().parse_args(shlex.split(report["command"])[1:])
     assert (args.programs, args.pitches, args.preset, args.epochs, args.max_notes,
-            args.install) == ("0,40", "60-65", "tiny", "1,1,1", 8, True)
+            args.install) == ((0, 40), tuple(range(60, 66)), "tiny", (1, 1, 1), 8, True)
     md = (out / "gm-model.md").read_text(encoding="utf-8")
     assert report["command"] in md and "MIT" in md and "Frank Wen" in md
 

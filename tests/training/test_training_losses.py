@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from sing import dsp
-from sing.cli.train import stage1_options
 from sing.training.config import DEFAULT_AE_WARMUP, DEFAULT_AE_WAV_WEIGHT, TrainConfig
 from sing.training.losses import relative_wav_mse, stage_loss
 
@@ -43,17 +42,35 @@ def test_warmup_then_spectral_plus_anchor(pair):
     assert torch.equal(stage_loss(output, target, "wav", "sing", 99, **kw), mse)
 
 
-def test_cli_defaults_and_paper_recipe():
-    assert stage1_options(None, None, False) == (DEFAULT_AE_WARMUP, DEFAULT_AE_WAV_WEIGHT)
+def _stage1(config: TrainConfig) -> tuple[int, float]:
+    return config.ae_warmup, config.ae_wav_weight
+
+
+def test_library_and_cli_defaults_and_paper_recipe(tmp_path):
+    from sing.cli import build_parser
+    from sing.cli.options import config_from_args
+
+    base = dict(data=tmp_path, out=tmp_path)
+    assert _stage1(TrainConfig(**base)) == (DEFAULT_AE_WARMUP, DEFAULT_AE_WAV_WEIGHT)
     assert DEFAULT_AE_WARMUP > 0 and DEFAULT_AE_WAV_WEIGHT > 0
-    assert stage1_options(None, None, True) == (0, 0.0)
-    assert stage1_options(50, None, True) == (50, 0.0)  # an explicit value wins
+    assert _stage1(TrainConfig(**base, paper_recipe=True)) == (0, 0.0)
+    assert _stage1(TrainConfig(**base, paper_recipe=True, ae_warmup=50)) == (50, 0.0)  # wins
+    # the command line trains the same recipe as the library, field for field
+    parser = build_parser()
+    for extra in ([], ["--paper-recipe"], ["--paper-recipe", "--ae-warmup", "50"]):
+        args = parser.parse_args(["train", "--data", str(tmp_path), "--out", str(tmp_path),
+                                  *extra])
+        cli = config_from_args(TrainConfig, args)
+        lib = TrainConfig(**base, paper_recipe=bool(extra),
+                          ae_warmup=50 if "50" in extra else None)
+        assert cli == lib
 
 
 def test_recipe_records_the_options(tmp_path):
     config = TrainConfig(data=tmp_path, out=tmp_path, ae_warmup=7, ae_wav_weight=0.25)
     assert config.recipe()["ae_warmup"] == 7 and config.recipe()["ae_wav_weight"] == 0.25
     assert config.signature()["ae_warmup"] == 7
-    assert "ae_warmup" not in TrainConfig(data=tmp_path, out=tmp_path).signature()
+    paper = TrainConfig(data=tmp_path, out=tmp_path, paper_recipe=True)
+    assert "ae_warmup" not in paper.signature()
     with pytest.raises(Exception, match="ae-wav-weight"):
         TrainConfig(data=tmp_path, out=tmp_path, ae_wav_weight=float("inf")).validate()

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from sing.cli.options import add_device_option
 from sing.cli.validate import BATCH_SIZE, MIDI
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--list", type=Path, help="a file of note names, one per line")
     g.add_argument("--out", type=Path, default=Path("generated"), help="output folder")
     g.add_argument("--batch-size", type=BATCH_SIZE, default=64, help="notes per forward pass")
-    g.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    add_device_option(g)
     g.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     g.set_defaults(func=cmd_generate)
 

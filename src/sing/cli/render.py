@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from sing.cli.options import add_device_option
 from sing.cli.validate import BATCH_SIZE, integer
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="one instrument (or a blend 'name:weight,name:weight') for every track",
     )
     r.add_argument("--batch-size", type=BATCH_SIZE, default=64, help="notes per forward pass")
-    r.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
+    add_device_option(r)
     r.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
                    help="compute dtype of the fast path's matrix products (CPU)")
     r.set_defaults(func=cmd_render)

@@ -54,12 +54,22 @@ import logging
 import os
 import shlex
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sing.data.soundfont import parse_int_ranges
 from sing.data.vocabulary import NSYNTH_VELOCITIES
 from sing.errors import SingError
+from sing.utils.numbers import (
+    BATCH_SIZE,
+    COUNT,
+    LEARNING_RATE,
+    POSITIVE_COUNT,
+    integer,
+    real,
+)
+from sing.utils.options import option
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +80,11 @@ DEFAULT_PITCHES: tuple[int, ...] = tuple(range(24, 97))
 #: Default epochs (autoencoder, sequence generator, SING) of the shipped model (``small``
 #: preset; the times it took are in docs/results.md).
 DEFAULT_GM_EPOCHS: tuple[int, int, int] = (4, 3, 4)
+#: Note lengths of at most a minute.
+SECONDS = real(0, 60, low_open=True)
+#: Processes rendering the data set (the same bytes whatever the count).
+DEFAULT_JOBS = 2
+JOBS = integer(1, 256)
 #: The largest model file the package ships (the issue's limit), in bytes.
 MAX_SHIPPED_BYTES = 50 * 1000 * 1000
 #: Files and folders inside ``OUT``.
@@ -115,21 +130,36 @@ class GmRecipe:
         seed: of the split, the initialisation and the data order.
     """
 
-    programs: tuple[int, ...] = ALL_PROGRAMS
-    pitches: tuple[int, ...] = DEFAULT_PITCHES
-    velocities: tuple[int, ...] = NSYNTH_VELOCITIES
-    duration: float = 1.0
-    hold: float = 0.75
-    sample_rate: int = 16000
-    preset: str = "small"
-    epochs: tuple[int, int, int] = DEFAULT_GM_EPOCHS
-    batch_size: int = 16
-    lr: float = 3e-4
-    checkpoint_every: float = 10.0
-    max_notes: int | None = None
-    eval_notes: int = 256
-    seed: int = 42
-    soundfont: str | None = field(default=None, compare=False)
+    preset: str = option("small", "model preset")
+    programs: tuple[int, ...] = option(
+        ALL_PROGRAMS, "GM programs, e.g. 0,40 or all",
+        parse=lambda text: parse_int_ranges(text, 0, 127, "program"),
+        format=lambda v: "all" if tuple(v) == ALL_PROGRAMS else _ranges(tuple(v)))
+    pitches: tuple[int, ...] = option(
+        DEFAULT_PITCHES, "MIDI pitches", parse=lambda text: parse_int_ranges(text, 0, 127,
+                                                                             "pitch"),
+        format=lambda v: _ranges(tuple(v)))
+    velocities: tuple[int, ...] = option(NSYNTH_VELOCITIES, "MIDI velocities", cli=False)
+    duration: float = option(1.0, "note length in s (1: the CPU budget, see the docs)",
+                             type=SECONDS)
+    hold: float = option(0.75, "key held for this many s", type=SECONDS)
+    sample_rate: int = option(16000, "Hz", cli=False)
+    epochs: tuple[int, int, int] = option(
+        DEFAULT_GM_EPOCHS, "epochs per stage AE,SEQ,SING (the shipped model's)",
+        parse=lambda text: parse_epochs(text))
+    batch_size: int = option(16, "batch size of all stages", type=BATCH_SIZE)
+    lr: float = option(3e-4, "Adam learning rate", type=LEARNING_RATE)
+    checkpoint_every: float = option(10.0, "minutes between mid-epoch checkpoints",
+                                     type=real(0, 10**6), metavar="MINUTES")
+    max_notes: int | None = option(
+        None, "train on a seeded subset of N notes per split (the held-out evaluation uses "
+        "the whole test split)", type=POSITIVE_COUNT, default_help="all")
+    eval_notes: int = option(256, "train-subset and valid notes evaluated after each epoch",
+                             type=COUNT)
+    seed: int = option(42, "seed of the split, the initialisation and the data order",
+                       cli=False)
+    soundfont: str | None = option(None, "GM SoundFont", compare=False,
+                                   default_help="FluidR3_GM")
 
     def validate(self) -> None:
         """One-line :class:`SingError` for settings that cannot make a model."""
@@ -153,26 +183,27 @@ class GmRecipe:
                 "hold": float(self.hold), "sample_rate": int(self.sample_rate)}
 
     def command(self, out: str | Path, device: str = "cpu", install: bool = False) -> str:
-        """The exact command that makes this model, every option spelled out."""
-        argv = ["sing", "experiment", "gm-model", "--out", str(out),
-                "--preset", self.preset,
-                "--programs", "all" if self.programs == ALL_PROGRAMS else _ranges(self.programs),
-                "--pitches", _ranges(self.pitches),
-                "--duration", f"{self.duration:g}", "--hold", f"{self.hold:g}",
-                "--epochs", ",".join(str(e) for e in self.epochs),
-                "--batch-size", str(self.batch_size), "--lr", f"{self.lr:g}",
-                "--checkpoint-every", f"{self.checkpoint_every:g}"]
-        if self.max_notes is not None:
-            argv += ["--max-notes", str(self.max_notes)]
-        if self.eval_notes != GmRecipe.eval_notes:
-            argv += ["--eval-notes", str(self.eval_notes)]
-        if self.soundfont is not None:
-            argv += ["--soundfont", str(self.soundfont)]
+        """The exact command that makes this model, every option spelled out (generated from
+        the fields, so it parses back into this recipe)."""
+        from sing.cli.options import command_args
+
+        argv = ["sing", "experiment", "gm-model", "--out", str(out), *command_args(self)]
         if device != "cpu":
             argv += ["--device", device]
         if install:
             argv.append("--install")
         return shlex.join(argv)
+
+
+def parse_epochs(text: str) -> tuple[int, int, int]:
+    """``"4,3,4"`` -> ``(4, 3, 4)``: epochs of stages AE, SEQ and SING."""
+    try:
+        values = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 0 or max(values) > 10**5:
+        raise SingError(f"--epochs wants three counts AE,SEQ,SING (e.g. 4,8,3), not '{text}'")
+    return values  # type: ignore[return-value]
 
 
 def _ranges(values: tuple[int, ...]) -> str:
@@ -210,7 +241,7 @@ def run_gm_model(
     out: str | Path,
     recipe: GmRecipe | None = None,
     device: str = "cpu",
-    jobs: int = 1,
+    jobs: int = DEFAULT_JOBS,
     install_to: str | Path | None = None,
     progress: bool = True,
 ) -> GmModelResult:
@@ -275,7 +306,7 @@ def run_gm_model(
                          installed=installed)
 
 
-def build_gm_data(folder: Path, recipe: GmRecipe, jobs: int = 1,
+def build_gm_data(folder: Path, recipe: GmRecipe, jobs: int = DEFAULT_JOBS,
                   progress: bool = True) -> dict[str, Any]:
     """Render the data set into ``folder`` unless it already holds one with the same settings;
     returns its build summary (``build.json``). The build is atomic, so a killed build leaves

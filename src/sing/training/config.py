@@ -7,21 +7,34 @@ from pathlib import Path
 from typing import Any
 
 from sing.errors import SingError
+from sing.utils.numbers import (
+    BATCH_SIZE,
+    COUNT,
+    LEARNING_RATE,
+    POSITIVE_COUNT,
+    SEED,
+    integer,
+    real,
+)
+from sing.utils.options import option
 
 #: The three stages of the paper, in order.
 STAGES: tuple[str, ...] = ("ae", "seq", "sing")
-#: ``sing train``'s default stage-1 warm-up (optimizer steps on the waveform MSE) and weight of
-#: the waveform anchor (see :mod:`sing.training.losses`; docs/results.md shows what they were
-#: chosen from). ``--paper-recipe`` sets both to 0; :class:`TrainConfig` defaults to the paper.
+#: The default stage-1 warm-up (optimizer steps on the waveform MSE) and weight of the waveform
+#: anchor (see :mod:`sing.training.losses`; docs/results.md shows what they were chosen from),
+#: of ``sing train`` and :class:`TrainConfig` alike. ``paper_recipe`` sets both to 0.
 DEFAULT_AE_WARMUP = 300
 DEFAULT_AE_WAV_WEIGHT = 1.0
 #: Training losses of stages 1 and 3 (stage 2 always matches frames with MSE).
 LOSSES: tuple[str, ...] = ("spectral", "wav")
+#: Epoch counts of a stage.
+EPOCHS = integer(0, 10**5)
 
 
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run.
+    """Everything that decides a training run: each setting declared once, with its default and
+    its ``sing train`` option (:mod:`sing.utils.options`).
 
     Attributes:
         data: the data set folder (jsonwav layout + ``split.json``).
@@ -32,10 +45,12 @@ class TrainConfig:
         epochs_ae / epochs_seq / epochs_sing: epochs of each stage.
         batch_size: global batch size (all processes together).
         lr: Adam learning rate.
+        paper_recipe: the paper's stage 1 (``ae_warmup`` and ``ae_wav_weight`` 0 unless given).
         ae_warmup: stage 1 trains its first ``ae_warmup`` optimizer steps on the waveform MSE
-            before ``loss`` (0 in the paper's recipe; see :mod:`sing.training.losses`).
+            before ``loss`` (None: ``DEFAULT_AE_WARMUP``, 0 with ``paper_recipe``; see
+            :mod:`sing.training.losses`).
         ae_wav_weight: weight of a scale-free waveform-MSE anchor added to stage 1's spectral
-            loss after the warm-up (0 in the paper's recipe).
+            loss after the warm-up (None: ``DEFAULT_AE_WAV_WEIGHT``, 0 with ``paper_recipe``).
         pitch_smoothness: weight of the pitch embedding's roughness along the pitch axis,
             added to the losses of stages 2 and 3 (0 in the paper's recipe; see
             :func:`sing.training.losses.pitch_roughness`).
@@ -54,35 +69,68 @@ class TrainConfig:
         progress: show tqdm progress bars.
     """
 
-    data: Path
-    out: Path
-    preset: str = "small"
-    loss: str = "spectral"
-    time_embedding: bool = True
-    epochs_ae: int = 50
-    epochs_seq: int = 50
-    epochs_sing: int = 20
-    batch_size: int = 64
-    lr: float = 3e-4
-    ae_warmup: int = 0
-    ae_wav_weight: float = 0.0
-    pitch_smoothness: float = 0.0
-    seed: int = 42
-    device: str = "auto"
-    bf16: bool = False
-    stages: tuple[str, ...] = STAGES
-    init_autoencoder: Path | None = None
-    init_model: Path | None = None
-    resume: bool = False
-    checkpoint_every: float = 10.0
-    max_notes: int | None = None
-    eval_notes: int = 256
-    window: int = 32
-    num_workers: int | None = None
-    progress: bool = True
+    data: Path = option(help="data set folder (with split.json)", type=Path)
+    out: Path = option(help="run folder", type=Path, metavar="RUN_DIR")
+    preset: str = option("small", "model preset: paper, medium, small or tiny")
+    loss: str = option("spectral", "loss of stages 1 and 3", choices=LOSSES)
+    time_embedding: bool = option(
+        True, "do not feed the LSTM the time embedding (paper's ablation)")
+    epochs_ae: int = option(50, "stage 1 epochs", type=EPOCHS)
+    epochs_seq: int = option(50, "stage 2 epochs", type=EPOCHS)
+    epochs_sing: int = option(20, "stage 3 epochs", type=EPOCHS)
+    batch_size: int = option(64, "global batch size", type=BATCH_SIZE)
+    lr: float = option(3e-4, "Adam learning rate", type=LEARNING_RATE)
+    paper_recipe: bool = option(
+        False, "the paper's stage 1 exactly: spectral loss from the first step "
+        "(--ae-warmup 0 --ae-wav-weight 0 unless given)")
+    ae_warmup: int | None = option(
+        None, "stage 1 first learns the waveform (MSE) for STEPS optimizer steps, so the "
+        "spectral loss does not start from silence", type=integer(0, 10**9), metavar="STEPS",
+        default_help=f"{DEFAULT_AE_WARMUP}; 0 with --paper-recipe")
+    ae_wav_weight: float | None = option(
+        None, "stage 1 adds W x the relative waveform MSE to the spectral loss after the "
+        "warm-up", type=real(0, 10**6), metavar="W",
+        default_help=f"{DEFAULT_AE_WAV_WEIGHT:g}; 0 with --paper-recipe")
+    pitch_smoothness: float = option(
+        0.0, "stages 2 and 3 add W x the roughness of the pitch embedding along the pitch "
+        "axis, so held-out pitches borrow from their neighbours (0: the paper's)",
+        type=real(0, 10**6), metavar="W")
+    seed: int = option(42, "seed (model init, data order)", type=SEED)
+    device: str = option("auto", "torch device: auto, cpu, cuda, cuda:1, ...")
+    bf16: bool = option(False, "autocast forward passes to bfloat16")
+    stages: tuple[str, ...] = option(STAGES, "comma-separated stages to run")
+    init_autoencoder: Path | None = option(
+        None, "start from this autoencoder file (e.g. with --stages seq,sing)", type=Path,
+        metavar="FILE")
+    init_model: Path | None = option(
+        None, "start from this SING model file (e.g. with --stages sing)", type=Path,
+        metavar="FILE")
+    resume: bool = option(
+        False, "require RUN_DIR/checkpoint.pt (a run is resumed anyway when it exists)")
+    checkpoint_every: float = option(
+        10.0, "minutes between mid-epoch checkpoints (0 = every step)", type=real(0, 10**6),
+        metavar="MINUTES")
+    max_notes: int | None = option(
+        None, "use at most N notes of each split (a fixed seeded subset)", type=POSITIVE_COUNT,
+        metavar="N")
+    eval_notes: int = option(
+        256, "notes of the train subset and of valid evaluated per epoch", type=COUNT,
+        metavar="N")
+    window: int = option(
+        32, "truncated back-propagation window of stage 2, in frames", type=integer(1, 10**5))
+    num_workers: int | None = option(
+        None, "data-loading workers", type=integer(0, 256), flag="--workers",
+        default_help="0 on CPU, 4 on CUDA")
+    progress: bool = option(True, "no progress bars", flag="--no-progress")
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # stage 1's warm-up and anchor: the defaults, the paper's zeros, or the values given
+        # (an explicit value wins over paper_recipe's zero)
+        if self.ae_warmup is None:
+            self.ae_warmup = 0 if self.paper_recipe else DEFAULT_AE_WARMUP
+        if self.ae_wav_weight is None:
+            self.ae_wav_weight = 0.0 if self.paper_recipe else DEFAULT_AE_WAV_WEIGHT
         self.data = Path(self.data)
         self.out = Path(self.out)
         if self.init_autoencoder is not None:

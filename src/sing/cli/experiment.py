@@ -1,0 +1,158 @@
+"""`sing experiment table1 | curve | gm-model`: the paper's experiments and the shipped model."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from sing.cli.options import add_device_option, add_options, config_from_args
+from sing.cli.validate import BATCH_SIZE, LEARNING_RATE, POSITIVE_COUNT, integer
+from sing.recipes.gm_model import DEFAULT_JOBS, JOBS, GmRecipe, parse_epochs
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Register ``sing experiment ...`` on the `sing` parser."""
+    p = sub.add_parser("experiment", help="reproduce the paper's experiments")
+    exp = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
+    t = exp.add_parser(
+        "table1",
+        help="train the five rows of the paper's Table 1 and print them beside the paper's",
+    )
+    t.add_argument("--data", required=True, type=Path, help="jsonwav data folder (with split)")
+    t.add_argument("--preset", default="small", help="model preset (paper, medium, small, tiny)")
+    t.add_argument("--out", required=True, type=Path, help="experiment folder (one run per row)")
+    t.add_argument("--epochs", default=None,
+                   help="epochs per stage AE,SEQ,SING (default: the preset's recipe)")
+    t.add_argument("--batch-size", type=BATCH_SIZE, default=None)
+    t.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
+                   help="Adam learning rate (paper: 3e-4)")
+    t.add_argument("--max-notes", type=POSITIVE_COUNT, default=None,
+                   help="train on a seeded subset of N notes per split (default: all)")
+    t.add_argument("--train-subset", type=POSITIVE_COUNT, default=None,
+                   help="notes of the train split used for the 'train' columns (default all)")
+    t.add_argument("--warm-start", action="store_true",
+                   help="start the spectral-loss autoencoder from the waveform-loss one (CPU "
+                        "scale: from scratch, a small spectral autoencoder falls silent)")
+    add_device_option(t)
+    t.set_defaults(func=cmd_table1)
+
+    c = exp.add_parser(
+        "curve",
+        help="a learning curve over model sizes: held-out quality against CPU minutes",
+        description="Trains every preset of --presets (three stages each, same data and "
+        "options, into OUT/PRESET; a rerun reuses finished runs), evaluates each final model "
+        "on the held-out test pairs beside resample, ground truth and silence, and writes "
+        "OUT/learning_curve.png (valid spectral L1 per epoch against cumulative CPU minutes; "
+        "final test spectral L1 against total CPU minutes), learning_curve.md and .json.",
+    )
+    c.add_argument("--data", required=True, type=Path, help="jsonwav data folder (with split)")
+    c.add_argument("--presets", required=True,
+                   help="comma-separated model presets, e.g. tiny,small,medium")
+    c.add_argument("--out", required=True, type=Path, help="experiment folder (one run per "
+                   "preset)")
+    c.add_argument("--epochs", default=None,
+                   help="epochs per stage AE,SEQ,SING, the same for every preset (default 4,8,2)")
+    c.add_argument("--batch-size", type=BATCH_SIZE, default=None)
+    c.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
+                   help="Adam learning rate (paper: 3e-4)")
+    c.add_argument("--max-notes", type=POSITIVE_COUNT, default=None,
+                   help="train on a seeded subset of N notes per split (default: all; the "
+                        "held-out evaluation uses the whole test split)")
+    c.add_argument("--eval-notes", type=POSITIVE_COUNT, default=256,
+                   help="valid notes evaluated after each epoch (the curve; default 256)")
+    c.add_argument("--parallel", type=integer(1, 64), default=1,
+                   help="train K presets at once, in child processes of one thread each")
+    c.add_argument("--paper-recipe", action="store_true",
+                   help="the paper's stage 1 (no waveform warm-up, no waveform anchor)")
+    add_device_option(c)
+    c.set_defaults(func=cmd_curve)
+
+    g = exp.add_parser(
+        "gm-model",
+        help="the shipped General MIDI model: FluidR3 data, three stages, held-out metrics, "
+             "float16 export (resumable: rerun the same command)",
+        description="Renders all 128 melodic GM programs of FluidR3_GM (five velocities) into "
+        "OUT/data, splits it, trains stage 1 (OUT/run-autoencoder) and stages 2-3 (OUT/run), "
+        "evaluates the held-out test pairs beside resample and the ground truth, writes "
+        "OUT/gm-model.md and .json and the float16 model OUT/gm.safetensors; --install copies "
+        "it into the package. Every step is reused on a rerun: kill it and rerun the same "
+        "command to go on.",
+    )
+    g.add_argument("--out", required=True, type=Path, help="experiment folder")
+    add_options(g, GmRecipe)
+    g.add_argument("--jobs", type=JOBS, default=DEFAULT_JOBS,
+                   help=f"processes rendering the data set (default {DEFAULT_JOBS}; same bytes)")
+    g.add_argument("--install", action="store_true",
+                   help="copy the model into the package (sing/pretrained/gm.safetensors; "
+                        "refused over 50 MB)")
+    add_device_option(g)
+    g.set_defaults(func=cmd_gm_model)
+
+
+def cmd_table1(args: argparse.Namespace) -> int:
+    """`sing experiment table1`: the paper's five rows, trained and evaluated."""
+    from sing.recipes.table1 import run_table1
+    from sing.utils.device import resolve_device
+
+    device = str(resolve_device(args.device))
+
+    table = run_table1(
+        data=args.data, preset=args.preset, out=args.out,
+        epochs=parse_epochs(args.epochs) if args.epochs else None,
+        batch_size=args.batch_size, train_subset=args.train_subset, device=device,
+        lr=args.lr, max_notes=args.max_notes, warm_start=args.warm_start,
+    )
+    print(table)
+    return 0
+
+
+def cmd_curve(args: argparse.Namespace) -> int:
+    """`sing experiment curve`: presets trained side by side, quality against CPU minutes;
+    returns 0, or 128 + signal number when stopped by SIGINT/SIGTERM (rerun to resume)."""
+    from sing.recipes.learning_curve import parse_presets, run_learning_curve
+    from sing.training.trainer import TrainingInterrupted
+    from sing.utils.device import resolve_device
+
+    presets = parse_presets(args.presets)
+    epochs = (parse_epochs(args.epochs) if args.epochs else None)
+    device = str(resolve_device(args.device))
+    try:
+        table = run_learning_curve(
+            data=args.data, presets=presets, out=args.out, epochs=epochs,
+            batch_size=args.batch_size, lr=args.lr, device=device, max_notes=args.max_notes,
+            parallel=args.parallel, paper_recipe=args.paper_recipe, eval_notes=args.eval_notes,
+        )
+    except TrainingInterrupted as stop:
+        print(f"sing: {stop}", flush=True)
+        return 128 + stop.signum
+    print(table)
+    return 0
+
+
+def cmd_gm_model(args: argparse.Namespace) -> int:
+    """`sing experiment gm-model`: the shipped model, trained, evaluated, exported (and
+    installed); returns 0, or 128 + signal number when stopped by SIGINT/SIGTERM (rerun to
+    resume)."""
+    import sing.pretrained
+    from sing.recipes.gm_model import run_gm_model, summary_line
+    from sing.training.trainer import TrainingInterrupted
+    from sing.utils.device import resolve_device
+
+    recipe = config_from_args(GmRecipe, args)
+    device = str(resolve_device(args.device))
+    try:
+        result = run_gm_model(
+            args.out, recipe, device=device, jobs=args.jobs,
+            install_to=sing.pretrained.SHIPPED_MODEL if args.install else None,
+        )
+    except TrainingInterrupted as stop:
+        print(f"sing: {stop}", flush=True)
+        return 128 + stop.signum
+    print(f"model: {result.export}" + (f" (installed as {result.installed})"
+                                       if result.installed else ""))
+    print(f"report: {result.report_md}")
+    print(summary_line(result.report))
+    return 0
