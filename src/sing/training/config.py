@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sing.errors import SingError
+from sing.training.losses import DEFAULT_FLOOR_EPS
 from sing.utils.numbers import (
     BATCH_SIZE,
     COUNT,
@@ -51,6 +52,8 @@ class TrainConfig:
             :mod:`sing.training.losses`).
         ae_wav_weight: weight of a scale-free waveform-MSE anchor added to stage 1's spectral
             loss after the warm-up (None: ``DEFAULT_AE_WAV_WEIGHT``, 0 with ``paper_recipe``).
+        short_window_weight / floor_weight / floor_eps: stage 3's short-window and noise-floor
+            terms (0, 0 in the paper's recipe; :mod:`sing.training.losses`).
         pitch_smoothness: weight of the pitch embedding's roughness along the pitch axis,
             added to the losses of stages 2 and 3 (0 in the paper's recipe; see
             :func:`sing.training.losses.pitch_roughness`).
@@ -95,6 +98,16 @@ class TrainConfig:
         0.0, "stages 2 and 3 add W x the roughness of the pitch embedding along the pitch "
         "axis, so held-out pitches borrow from their neighbours (0: the paper's)",
         type=real(0, 10**6), metavar="W")
+    short_window_weight: float = option(
+        0.0, "stage 3 adds W x the log-spectral L1 at 256/64 and 128/32-sample windows, which "
+        "hears the decoder's frame-rate buzz (0: the paper's)", type=real(0, 10**6),
+        metavar="W")
+    floor_weight: float = option(
+        0.0, "stage 3 adds W x the log-spectral L1 with --floor-eps inside the log, which "
+        "hears hiss far below the note (0: the paper's)", type=real(0, 10**6), metavar="W")
+    floor_eps: float = option(
+        DEFAULT_FLOOR_EPS, "epsilon of the noise-floor term (the paper's loss has 1)",
+        type=real(0, 1, low_open=True), metavar="EPS")
     seed: int = option(42, "seed (model init, data order)", type=SEED)
     device: str = option("auto", "torch device: auto, cpu, cuda, cuda:1, ...")
     bf16: bool = option(False, "autocast forward passes to bfloat16")
@@ -160,8 +173,11 @@ class TrainConfig:
             raise SingError("--ae-warmup must be >= 0 steps")
         if not 0 <= self.ae_wav_weight < float("inf"):
             raise SingError("--ae-wav-weight must be a finite number >= 0")
-        if not 0 <= self.pitch_smoothness < float("inf"):
-            raise SingError("--pitch-smoothness must be a finite number >= 0")
+        for name in ("pitch_smoothness", "short_window_weight", "floor_weight"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise SingError(f"--{name.replace('_', '-')} must be a finite number >= 0")
+        if not 0 < self.floor_eps <= 1:
+            raise SingError(f"--floor-eps must be in (0, 1], not {self.floor_eps}")
         if not 0 <= self.checkpoint_every < float("inf"):
             raise SingError("--checkpoint-every must be >= 0 minutes")
         if self.max_notes is not None and self.max_notes < 1:
@@ -192,6 +208,11 @@ class TrainConfig:
             signature["ae_wav_weight"] = self.ae_wav_weight
         if self.pitch_smoothness:
             signature["pitch_smoothness"] = self.pitch_smoothness
+        if self.short_window_weight:
+            signature["short_window_weight"] = self.short_window_weight
+        if self.floor_weight:
+            signature["floor_weight"] = self.floor_weight
+            signature["floor_eps"] = self.floor_eps
         return signature
 
     def recipe(self) -> dict[str, Any]:

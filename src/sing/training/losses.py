@@ -17,6 +17,17 @@ recipe, and both are off in the paper's recipe (``--ae-warmup 0 --ae-wav-weight 
   spectral loss cannot undo the warm-up by falling back to silence. Stage 3 never gets it: the
   sequence generator cannot know the phase, which is why the paper uses the spectral loss.
 
+Two named options of stage 3 (``sing``), off in the paper's recipe, for what the paper's
+1024/256 log(1 + |X|^2) hardly hears (docs/results.md measures both):
+
+- **short windows** (``short_window_weight``): adds ``w *`` the mean log-spectral L1 at
+  (n_fft, hop) = :data:`SHORT_RESOLUTIONS` (256/64 and 128/32 samples). The paper's 1024-sample
+  window averages four decoder frames, so the 62.5 Hz frame-rate pulsing of every harmonic
+  (stride 256 at 16 kHz) costs it almost nothing; a 256- or 128-sample window sees each frame.
+- **noise floor** (``floor_weight``, ``floor_eps``): adds ``w *`` the log-spectral L1 with
+  ``eps = floor_eps`` (1e-3 by default) instead of 1: with eps 1 every bin whose power is below
+  1 (about 60 dB under a loud note's peak) is flattened to log(1) = 0, so hiss there is free.
+
 One named option of stages 2 and 3, off in the paper's recipe:
 
 - **pitch smoothness** (``pitch_smoothness``): adds ``w * roughness`` of the pitch lookup
@@ -58,9 +69,40 @@ def pitch_roughness(table: torch.Tensor) -> torch.Tensor:
     return second.pow(2).sum() / (spread + 1e-12)
 
 
+#: (n_fft, hop) of the short-window term of stage 3.
+SHORT_RESOLUTIONS: tuple[tuple[int, int], ...] = ((256, 64), (128, 32))
+#: The noise-floor term's epsilon inside the log (the paper's is 1).
+DEFAULT_FLOOR_EPS = 1e-3
+
+
+def short_window_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean log-spectral L1 over :data:`SHORT_RESOLUTIONS` (eps 1).
+
+    Args:
+        output, target: Tensor[B, T], T >= 256.
+    Returns:
+        scalar Tensor.
+    """
+    return torch.stack([dsp.spectral_loss(output, target, n_fft=n, hop=h)
+                        for n, h in SHORT_RESOLUTIONS]).mean()
+
+
+def floor_loss(output: torch.Tensor, target: torch.Tensor,
+               eps: float = DEFAULT_FLOOR_EPS) -> torch.Tensor:
+    """Log-spectral L1 at the paper's 1024/256 with a small ``eps`` inside the log.
+
+    Args:
+        output, target: Tensor[B, T], T >= 1024.
+    Returns:
+        scalar Tensor: mean |log(eps + |X|^2) - log(eps + |Y|^2)|.
+    """
+    return dsp.spectral_loss(output, target, eps=eps)
+
+
 def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str,
-               stage_step: int = 0, ae_warmup: int = 0, ae_wav_weight: float = 0.0
-               ) -> torch.Tensor:
+               stage_step: int = 0, ae_warmup: int = 0, ae_wav_weight: float = 0.0,
+               short_window_weight: float = 0.0, floor_weight: float = 0.0,
+               floor_eps: float = DEFAULT_FLOOR_EPS) -> torch.Tensor:
     """The loss of one optimizer step of stage ``ae`` or ``sing``.
 
     Args:
@@ -71,6 +113,8 @@ def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str
         ae_warmup: stage ``ae`` uses the waveform MSE for its first ``ae_warmup`` steps.
         ae_wav_weight: weight of :func:`relative_wav_mse` added to stage ``ae``'s spectral loss
             after the warm-up.
+        short_window_weight: weight of :func:`short_window_loss` added at stage ``sing``.
+        floor_weight / floor_eps: weight and epsilon of :func:`floor_loss` at stage ``sing``.
     Returns:
         scalar Tensor.
     """
@@ -79,4 +123,8 @@ def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str
     value = dsp.spectral_loss(output, target)
     if stage == "ae" and ae_wav_weight > 0:
         value = value + ae_wav_weight * relative_wav_mse(output, target)
+    if stage == "sing" and short_window_weight > 0:
+        value = value + short_window_weight * short_window_loss(output, target)
+    if stage == "sing" and floor_weight > 0:
+        value = value + floor_weight * floor_loss(output, target, floor_eps)
     return value

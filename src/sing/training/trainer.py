@@ -533,7 +533,9 @@ class Trainer:
         return stage_loss(output, target, cfg.loss, stage,
                           stage_step=self.epoch * batches + self.step,
                           ae_warmup=0 if cfg.init_autoencoder else cfg.ae_warmup,
-                          ae_wav_weight=cfg.ae_wav_weight)
+                          ae_wav_weight=cfg.ae_wav_weight,
+                          short_window_weight=cfg.short_window_weight,
+                          floor_weight=cfg.floor_weight, floor_eps=cfg.floor_eps)
 
     def _seq_step(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                   batch: dict[str, torch.Tensor], n_local: int, n_global: int) -> float:
