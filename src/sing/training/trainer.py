@@ -20,6 +20,7 @@ import random
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,51 @@ AUTOENCODER_FILE = "autoencoder.safetensors"
 MODEL_FILE = "model.safetensors"
 FRAMES_DIR = "frames"
 _STAGE_TITLES = {"ae": "autoencoder", "seq": "sequence generator", "sing": "SING end to end"}
+
+
+
+@dataclass
+class Position:
+    """Where a run is, saved in its checkpoint and restored whole.
+
+    Attributes:
+        stage_index: index into ``STAGES`` of the stage running (``len(STAGES)``: all done).
+        epoch: epoch in that stage. step: global batch in that epoch.
+        order: the epoch's shuffled note order (None: not drawn yet).
+        epoch_loss: [sum of note losses, notes] of this epoch so far.
+        optimizer_steps: optimizer steps of this epoch so far.
+        done: the model file is written.
+        clock: seconds of training so far: [wall clock, process CPU time].
+    """
+
+    stage_index: int = 0
+    epoch: int = 0
+    step: int = 0
+    order: list[int] | None = None
+    epoch_loss: list = field(default_factory=lambda: [0.0, 0])
+    optimizer_steps: int = 0
+    done: bool = False
+    clock: list = field(default_factory=lambda: [0.0, 0.0])
+
+    def to_state(self) -> dict[str, Any]:
+        """The checkpoint's entries (the keys checkpoints have always had)."""
+        return {
+            "stage": self.stage_index, "epoch": self.epoch, "step": self.step,
+            "order": None if self.order is None else torch.tensor(self.order, dtype=torch.int64),
+            "epoch_loss": list(self.epoch_loss), "optimizer_steps": self.optimizer_steps,
+            "done": self.done, "clock": list(self.clock),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Position:
+        """The position a checkpoint holds (KeyError/TypeError/ValueError when damaged)."""
+        return cls(
+            stage_index=int(state["stage"]), epoch=int(state["epoch"]), step=int(state["step"]),
+            order=None if state["order"] is None else state["order"].tolist(),
+            epoch_loss=[float(state["epoch_loss"][0]), int(state["epoch_loss"][1])],
+            optimizer_steps=int(state["optimizer_steps"]), done=bool(state["done"]),
+            clock=[float(x) for x in state.get("clock", (0.0, 0.0))],
+        )
 
 
 class TrainingInterrupted(Exception):
@@ -151,17 +197,8 @@ class Trainer:
         _seed_everything(config.seed)
         self.autoencoder = Autoencoder(self.model_config, self.vocabulary).to(device)
         self.sing = SING(self.model_config, self.vocabulary).to(device)
-        # position: index into STAGES, epoch in the stage, global batch in the epoch
-        self.stage_index = 0
-        self.epoch = 0
-        self.step = 0
-        self.order: list[int] | None = None
+        self.position = Position()  # where the run is; saved and restored whole
         self.optimizer_state: dict[str, Any] | None = None
-        self.epoch_loss = [0.0, 0]  # sum of note losses, notes (this epoch so far)
-        self.optimizer_steps = 0  # this epoch so far
-        self.done = False
-        self.epochs_run = 0
-        self.clock = [0.0, 0.0]  # seconds of training so far: wall clock, process CPU time
         records: list[dict[str, Any]] = []
         if self.ckpt_path.exists():
             state = load_checkpoint(self.ckpt_path)
@@ -240,24 +277,17 @@ class Trainer:
         check_signature(self.ckpt_path, state.get("signature", {}), self.signature)
         self.autoencoder.load_state_dict(state["models"]["autoencoder"])
         self.sing.load_state_dict(state["models"]["sing"])
-        self.stage_index = int(state["stage"])
-        self.epoch = int(state["epoch"])
-        self.step = int(state["step"])
-        self.order = None if state["order"] is None else state["order"].tolist()
+        self.position = Position.from_state(state)
         self.optimizer_state = state["optimizer"]
-        self.epoch_loss = [float(state["epoch_loss"][0]), int(state["epoch_loss"][1])]
-        self.optimizer_steps = int(state["optimizer_steps"])
-        self.done = bool(state["done"])
-        self.clock = [float(x) for x in state.get("clock", (0.0, 0.0))]
         restore_rng_state(state["rng"])
         if self.info.is_main:
-            if self.done:
+            if self.position.done:
                 where = "finished"
-            elif self.stage_index >= len(STAGES):  # killed after the last stage's checkpoint
+            elif self.position.stage_index >= len(STAGES):  # killed after the last checkpoint
                 where = "every stage trained; the model file is still to write"
             else:
-                where = (f"stage {STAGES[self.stage_index]}, epoch {self.epoch + 1}, "
-                         f"batch {self.step}")
+                pos = self.position
+                where = f"stage {STAGES[pos.stage_index]}, epoch {pos.epoch + 1}, batch {pos.step}"
             logger.info(f"resuming {self.ckpt_path} ({where})")
         return list(state["metrics"])
 
@@ -274,15 +304,8 @@ class Trainer:
         opt_state = optimizer.state_dict() if optimizer is not None else self.optimizer_state
         state = {
             "signature": self.signature,
-            "stage": self.stage_index,
-            "epoch": self.epoch,
-            "step": self.step,
-            "order": None if self.order is None else torch.tensor(self.order, dtype=torch.int64),
+            **self.position.to_state(),
             "optimizer": opt_state,
-            "epoch_loss": list(self.epoch_loss),
-            "optimizer_steps": self.optimizer_steps,
-            "done": self.done,
-            "clock": list(self.clock),
             "models": {"autoencoder": cpu(self.autoencoder), "sing": cpu(self.sing)},
             "rng": capture_rng_state(),
             "metrics": list(self.metrics.records),
@@ -304,7 +327,7 @@ class Trainer:
         """Run the remaining stages, evaluate on test, write the model file."""
         cfg = self.config
         final_name = MODEL_FILE if set(cfg.stages) != {"ae"} else AUTOENCODER_FILE
-        if self.done:
+        if self.position.done:
             logger.info(f"{self.out} is already trained (use another --out to train again)")
             return self.out / final_name
         if self.info.is_main:
@@ -312,8 +335,8 @@ class Trainer:
                 f"training {','.join(cfg.stages)} ({cfg.preset} preset, "
                 f"{len(self.train_set)} train notes, batch {cfg.batch_size}, {self.device}, "
                 f"{self.info.world_size} process(es)) into {self.out}")
-        while self.stage_index < len(STAGES):
-            stage = STAGES[self.stage_index]
+        while self.position.stage_index < len(STAGES):
+            stage = STAGES[self.position.stage_index]
             if stage in cfg.stages:
                 self._run_stage(stage)
             self._finish_stage(stage)
@@ -327,7 +350,7 @@ class Trainer:
             path = self._write_model(final, final_name)
         else:  # an autoencoder-only run: its file was written when stage "ae" finished
             path = self.out / final_name
-        self.done = True
+        self.position.done = True
         self._save()
         self.metrics.close()
         return path
@@ -336,10 +359,10 @@ class Trainer:
         if stage == "ae" and "ae" in self.config.stages:
             self.sing.decoder.load_state_dict(self.autoencoder.decoder.state_dict())
             self._write_model(self.autoencoder, AUTOENCODER_FILE)
-        self.stage_index += 1
-        self.epoch, self.step, self.order = 0, 0, None
+        self.position.stage_index += 1
+        self.position.epoch, self.position.step, self.position.order = 0, 0, None
         self.optimizer_state = None
-        self.epoch_loss, self.optimizer_steps = [0.0, 0], 0
+        self.position.epoch_loss, self.position.optimizer_steps = [0.0, 0], 0
         self._save()
 
     def _stage_epochs(self, stage: str) -> int:
@@ -348,7 +371,7 @@ class Trainer:
 
     def _run_stage(self, stage: str) -> None:
         epochs = self._stage_epochs(stage)
-        if self.epoch >= epochs:
+        if self.position.epoch >= epochs:
             return
         module: nn.Module = {"ae": self.autoencoder, "seq": self.sing.generator,
                              "sing": self.sing}[stage]
@@ -362,13 +385,14 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             wrapped = DistributedDataParallel(module, device_ids=ids)
-        if self.info.is_main and self.epoch == 0 and self.step == 0:
+        if self.info.is_main and self.position.epoch == 0 and self.position.step == 0:
             logger.info(f"stage {stage}: {_STAGE_TITLES[stage]}, {epochs} epoch(s)")
         module.train()
-        while self.epoch < epochs:
-            if self.order is None:
-                self.order = epoch_order(len(self.train_set),
-                                         self.config.seed + 1009 * self.stage_index, self.epoch)
+        while self.position.epoch < epochs:
+            if self.position.order is None:
+                self.position.order = epoch_order(
+                    len(self.train_set), self.config.seed + 1009 * self.position.stage_index,
+                    self.position.epoch)
             self._train_epoch(stage, wrapped, optimizer, cache, epochs)
             self._end_epoch(stage, optimizer)
         self.optimizer_state = None
@@ -423,26 +447,28 @@ class Trainer:
         from sing.utils.progress import progress_bar
 
         cfg, info = self.config, self.info
-        sampler = ResumableBatchSampler(self.order, cfg.batch_size, info.rank, info.world_size,
-                                        start=self.step)
-        total = num_batches(len(self.order), cfg.batch_size, info.world_size)
-        bar = progress_bar(total=total, initial=self.step, disable=not self.progress, unit="batch",
-                   desc=f"{stage} epoch {self.epoch + 1}/{epochs}", dynamic_ncols=True)
+        sampler = ResumableBatchSampler(self.position.order, cfg.batch_size, info.rank,
+                                        info.world_size, start=self.position.step)
+        total = num_batches(len(self.position.order), cfg.batch_size, info.world_size)
+        bar = progress_bar(total=total, initial=self.position.step, disable=not self.progress,
+                           unit="batch", desc=f"{stage} epoch {self.position.epoch + 1}/{epochs}",
+                           dynamic_ncols=True)
         started, notes_done = time.monotonic(), 0
         tick = (time.monotonic(), time.process_time())
         for batch in self._batches(stage, sampler, cache):
-            n_global = len(sampler.global_batch(self.step))
+            n_global = len(sampler.global_batch(self.position.step))
             n_local = int(batch["instrument"].shape[0])
             if stage == "seq":
                 loss = self._seq_step(model, optimizer, batch, n_local, n_global)
             else:
                 loss = self._wave_step(stage, model, optimizer, batch, n_local, n_global)
-            self.epoch_loss[0] += loss * n_global
-            self.epoch_loss[1] += n_global
-            self.step += 1
+            self.position.epoch_loss[0] += loss * n_global
+            self.position.epoch_loss[1] += n_global
+            self.position.step += 1
             notes_done += n_global
             now = (time.monotonic(), time.process_time())
-            self.clock = [self.clock[0] + now[0] - tick[0], self.clock[1] + now[1] - tick[1]]
+            clock = self.position.clock
+            self.position.clock = [clock[0] + now[0] - tick[0], clock[1] + now[1] - tick[1]]
             tick = now
             rate = notes_done / max(time.monotonic() - started, 1e-9)
             bar.set_postfix(loss=f"{loss:.4g}", notes_s=f"{rate:.1f}", refresh=False)
@@ -483,15 +509,15 @@ class Trainer:
         stats = dist_.all_reduce_sum(stats).cpu()
         if stats[1] > 0 or not math.isfinite(float(stats[0])):
             what = "NaN" if math.isnan(float(stats[0])) else "infinite"
-            stage = STAGES[self.stage_index]
+            stage = STAGES[self.position.stage_index]
             kept = ("the last good checkpoint is kept" if self.ckpt_path.exists()
                     else "no checkpoint was written yet")
             raise SingError(
-                f"the {stage} loss became {what} at epoch {self.epoch + 1}, batch "
-                f"{self.step + 1}: training stopped, {kept} "
+                f"the {stage} loss became {what} at epoch {self.position.epoch + 1}, batch "
+                f"{self.position.step + 1}: training stopped, {kept} "
                 "(try a lower --lr, or without --bf16)", self.ckpt_path)
         optimizer.step()
-        self.optimizer_steps += 1
+        self.position.optimizer_steps += 1
         return float(stats[0]) / n_global
 
     def _wave_step(self, stage: str, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -531,7 +557,7 @@ class Trainer:
         cfg = self.config
         batches = num_batches(len(self.train_set), cfg.batch_size, self.info.world_size)
         return stage_loss(output, target, cfg.loss, stage,
-                          stage_step=self.epoch * batches + self.step,
+                          stage_step=self.position.epoch * batches + self.position.step,
                           ae_warmup=0 if cfg.init_autoencoder else cfg.ae_warmup,
                           ae_wav_weight=cfg.ae_wav_weight,
                           short_window_weight=cfg.short_window_weight,
@@ -567,13 +593,13 @@ class Trainer:
         """Evaluate on the fixed train subset and on valid, log, checkpoint."""
         n = self.config.eval_notes
         model: nn.Module = self.autoencoder if stage == "ae" else self.sing
-        loss_sum, notes = self.epoch_loss
+        loss_sum, notes = self.position.epoch_loss
         train_record: dict[str, Any] = {
-            "stage": stage, "epoch": self.epoch, "split": "train",
+            "stage": stage, "epoch": self.position.epoch, "split": "train",
             "train_loss": loss_sum / notes if notes else float("nan"),
-            "optimizer_steps": self.optimizer_steps,
+            "optimizer_steps": self.position.optimizer_steps,
             "notes_per_s": round(getattr(self, "last_rate", 0.0), 3),
-            "train_s": round(self.clock[0], 3), "cpu_s": round(self.clock[1], 3),
+            "train_s": round(self.position.clock[0], 3), "cpu_s": round(self.position.clock[1], 3),
         }
         if n > 0:
             subset = sorted(epoch_order(len(self.train_set), self.config.seed, -10)[:n])
@@ -582,14 +608,14 @@ class Trainer:
         if n > 0 and len(self.valid_set) > 0:
             valid = self._evaluate(model, self.valid_set, range(min(n, len(self.valid_set))),
                                    "eval valid")
-            self.metrics.log({"stage": stage, "epoch": self.epoch, "split": "valid", **valid})
+            self.metrics.log({"stage": stage, "epoch": self.position.epoch, "split": "valid",
+                              **valid})
         if self.info.is_main:
             shown = ", ".join(f"{k} {v:.4g}" for k, v in train_record.items()
                               if isinstance(v, float))
-            logger.info(f"{stage} epoch {self.epoch + 1}: {shown}")
-        self.epoch += 1
-        self.epochs_run += 1
-        self.step, self.order = 0, None
-        self.epoch_loss, self.optimizer_steps = [0.0, 0], 0
+            logger.info(f"{stage} epoch {self.position.epoch + 1}: {shown}")
+        self.position.epoch += 1
+        self.position.step, self.position.order = 0, None
+        self.position.epoch_loss, self.position.optimizer_steps = [0.0, 0], 0
         self.optimizer_state = optimizer.state_dict()
         self._save(optimizer)
