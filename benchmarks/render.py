@@ -89,7 +89,9 @@ def staged_render(model_path: Path, midi: Path, out: Path, dtype: str,
     mix, rate = render.finish_mix(render.mix_plan(plan, waves), plan.sample_rate)
     times[f"mix {len(score.notes)} notes"] = time.perf_counter() - t
     t = time.perf_counter()
-    render.write_wav(out, mix, rate)
+    from sing.data.wav import write_wav
+
+    write_wav(out, mix, rate, atomic=True)
     times["write WAV"] = time.perf_counter() - t
     return times
 

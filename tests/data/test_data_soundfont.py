@@ -15,7 +15,7 @@ from sing.data.schema import EXAMPLE_KEYS, NSYNTH_QUALITIES
 from sing.data.soundfont import (
     DEMO_PITCHES,
     DEMO_PROGRAMS,
-    TARGET_PEAK,
+    NOTE_PEAK,
     build_dataset,
     parse_int_ranges,
 )
@@ -68,11 +68,11 @@ def test_audio_levels_and_shape(gm_dataset: Path):
         held = np.sqrt(np.mean(data[16000:40000].astype(np.float64) ** 2))
         tail = np.sqrt(np.mean(data[-4000:].astype(np.float64) ** 2))
         assert held > 0 and tail < 0.1 * held, wav.name
-    # each instrument's loudest note peaks at TARGET_PEAK of full scale (no clipping)
+    # each instrument's loudest note peaks at NOTE_PEAK of full scale (no clipping)
     for inst, peak in peaks.items():
-        assert abs(peak - TARGET_PEAK * 32767) <= 1, inst
+        assert abs(peak - NOTE_PEAK * 32767) <= 1, inst
         gain = build["instruments"][inst]["gain"]
-        assert gain * build["instruments"][inst]["peak_before_gain"] == pytest.approx(TARGET_PEAK)
+        assert gain * build["instruments"][inst]["peak_before_gain"] == pytest.approx(NOTE_PEAK)
     assert build["settings"]["reverb"] is False and build["silent_notes_skipped"] == 0
 
 
@@ -93,7 +93,7 @@ def test_int16_conversion_matches_float64_reference(tmp_path: Path):
                   duration=1.0, hold=0.75, progress=False)
     _, data = scipy.io.wavfile.read(tmp_path / "one" / "audio" / "string_acoustic_040-060-100.wav")
     ref = np.round(wav.astype(np.float64) / np.abs(wav.astype(np.float64)).max()
-                   * TARGET_PEAK * 32767)
+                   * NOTE_PEAK * 32767)
     assert np.abs(data.astype(np.float64) - ref).max() <= 1.0
 
 

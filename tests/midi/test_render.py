@@ -15,9 +15,9 @@ import sing.api
 import sing.pretrained
 from sing.cli import main
 from sing.midi.reader import read_midi
-from sing.midi.render import TARGET_PEAK, generate_plan, model_hold, plan_render
+from sing.midi.render import MIX_PEAK, generate_plan, model_hold, plan_render
 
-PEAK_INT16 = round(TARGET_PEAK * 32767)
+PEAK_INT16 = round(MIX_PEAK * 32767)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from midi_helpers import write_midi
 
 from sing.errors import SingError
 from sing.evaluation.evaluator import Evaluation
-from sing.evaluation.report import write_report
+from sing.evaluation.listening_page import write_report
 from sing.midi.render import render_file
 
 

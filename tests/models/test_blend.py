@@ -96,7 +96,7 @@ def test_generate_cli_blend(tiny_model_file: Path, tmp_path: Path):
 
 
 def test_report_interpolation_is_the_api_blend(model):
-    from sing.evaluation.report import interpolate_instruments
+    from sing.evaluation.listening_page import interpolate_instruments
 
     wavs = interpolate_instruments(model, 0, 2, pitch=60, velocity=3, steps=(0.0, 0.5))
     plain = sing.api.synthesize(model, "guitar_acoustic_009", 60, 100)

@@ -96,7 +96,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """`sing report`: the listening report of a run or a model."""
-    from sing.evaluation.reporting import report_for_run
+    from sing.evaluation.run_report import report_for_run
     from sing.utils.atomic import check_folder_path
     from sing.utils.device import resolve_device
 

@@ -102,7 +102,7 @@ def _shipped_lines(recipe: dict) -> list[str]:
     if not isinstance(recipe.get("gm_model"), dict) or not isinstance(recipe.get("heldout"),
                                                                       dict):
         return []
-    from sing.recipes.gm_model import summary_line
+    from sing.evaluation.model_card import summary_line
 
     lines = [f"made by: {recipe['gm_model'].get('command', '?')}"]
     if isinstance(recipe.get("licence"), str):
@@ -165,15 +165,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """``sing generate --model FILE NOTE... | --instrument I --pitch P | --list FILE``."""
-    import io
-
-    import soundfile as sf
     import torch
 
     from sing import api
+    from sing.data.wav import write_wav
     from sing.errors import SingError
     from sing.generation import generate
-    from sing.utils.atomic import atomic_write_bytes, check_folder_path
+    from sing.utils.atomic import check_folder_path
     from sing.utils.device import resolve_device
     from sing.utils.progress import progress_bar
     from sing.utils.textlist import read_entries, resolve_entries
@@ -203,9 +201,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     def write(chunk: list, wavs: torch.Tensor) -> None:
         for note, wav in zip(chunk, wavs, strict=True):
-            buffer = io.BytesIO()
-            sf.write(buffer, wav.numpy(), rate, subtype="PCM_16", format="WAV")
-            atomic_write_bytes(args.out / f"{note.name}.wav", buffer.getvalue())
+            write_wav(args.out / f"{note.name}.wav", wav.numpy(), rate, atomic=True)
 
     # WAV files (each fsynced) are written by a second thread while the next chunk is
     # generated: the disk's wait no longer adds to the generation time.

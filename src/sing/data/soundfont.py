@@ -15,7 +15,7 @@ Rendering choices (measured on FluidR3_GM with FluidSynth 2.3):
   program; a note's ``note`` id is ``program * 16384 + pitch * 128 + velocity`` (unique, and
   the same whatever else is built).
 - Levels: each instrument gets one gain, chosen so that its loudest note peaks at
-  :data:`TARGET_PEAK` of the int16 range (no clipping, velocities keep their relative
+  :data:`NOTE_PEAK` of the int16 range (no clipping, velocities keep their relative
   loudness). The gains are recorded in ``build.json`` beside ``examples.json`` (which keeps
   NSynth's exact schema).
 """
@@ -58,7 +58,7 @@ DEMO_PROGRAMS: tuple[int, ...] = (0, 1, 4, 8, 11, 12, 16, 19, 20, 24, 25, 26, 32
 #: Demo pitches: C3 (48) to C5 (72), two octaves inside every demo program's key range.
 DEMO_PITCHES: tuple[int, ...] = tuple(range(48, 73))
 #: Every note's peak after the per-instrument gain, as a fraction of int16 full scale.
-TARGET_PEAK: float = 0.9
+NOTE_PEAK: float = 0.9
 #: Where the system GM SoundFont is looked for (Debian's fluid-soundfont-gm first).
 SOUNDFONT_CANDIDATES: tuple[str, ...] = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -69,6 +69,20 @@ SOUNDFONT_CANDIDATES: tuple[str, ...] = (
 )
 _FLUID_GAIN = 1.0
 _FORMAT_VERSION = 1
+
+
+def format_int_ranges(values: tuple[int, ...]) -> str:
+    """``(0, 1, 2, 40)`` -> ``"0-2,40"`` (what :func:`parse_int_ranges` reads back)."""
+    parts: list[str] = []
+    start = prev = values[0]
+    for v in (*values[1:], None):
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if v is not None:
+            start = prev = v
+    return ",".join(parts)
 
 
 def parse_int_ranges(text: str, low: int, high: int, what: str) -> tuple[int, ...]:
@@ -300,7 +314,7 @@ class _ProgramJob:
                 if on_note is not None:
                     on_note(1)
         peak = max((float(np.abs(w).max()) for _, _, w in notes), default=0.0)
-        gain = TARGET_PEAK / peak if peak > 0 else 0.0
+        gain = NOTE_PEAK / peak if peak > 0 else 0.0
         examples: dict[str, dict[str, Any]] = {}
         for pitch, velocity, wav in notes:
             pcm = np.round(wav.astype(np.float64) * (gain * 32767)).astype(np.int16)
@@ -444,7 +458,7 @@ def build_dataset(
                 "programs": list(programs), "pitches": list(pitches),
                 "velocities": list(velocities), "duration": duration, "hold": hold,
                 "sample_rate": sample_rate, "fluidsynth_gain": _FLUID_GAIN,
-                "target_peak": TARGET_PEAK, "reverb": False, "chorus": False,
+                "target_peak": NOTE_PEAK, "reverb": False, "chorus": False,
                 "mono": "mean of left and right",
             },
             "notes": len(examples),

@@ -1,4 +1,4 @@
-"""16-bit PCM WAV files: a byte-exact writer and a checking reader."""
+"""16-bit PCM WAV files: a byte-exact writer (every WAV ``sing`` writes) and a checking reader."""
 
 from __future__ import annotations
 
@@ -11,9 +11,19 @@ from sing.errors import SingError, describe_os_error
 from sing.utils.atomic import atomic_write_bytes
 
 
+def to_pcm16(samples: np.ndarray) -> np.ndarray:
+    """``samples`` as int16: int16 as is; floats in [-1, 1] scaled by 32767, rounded, clipped."""
+    samples = np.asarray(samples)
+    if samples.dtype == np.int16:
+        return samples
+    scaled = np.round(np.asarray(samples, dtype=np.float64) * 32767)
+    return np.clip(scaled, -32767, 32767).astype(np.int16)
+
+
 def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
-    """A canonical 44-byte-header mono 16-bit PCM WAV of ``samples: int16[T]``."""
-    data = np.ascontiguousarray(samples, dtype="<i2").tobytes()
+    """A canonical 44-byte-header mono 16-bit PCM WAV of ``samples``: int16[T], or floats in
+    [-1, 1] (:func:`to_pcm16`)."""
+    data = np.ascontiguousarray(to_pcm16(samples), dtype="<i2").tobytes()
     header = struct.pack(
         "<4sI4s4sIHHIIHH4sI",
         b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1,
@@ -25,7 +35,8 @@ def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
 def write_wav(
     path: str | Path, samples: np.ndarray, sample_rate: int, atomic: bool = False
 ) -> None:
-    """Write ``samples: int16[T]`` as a mono 16-bit WAV (atomically if asked)."""
+    """Write ``samples`` (int16[T], or floats in [-1, 1]) as a mono 16-bit WAV (atomically if
+    asked: nothing half-written); the one WAV writer of ``sing``."""
     payload = wav_bytes(samples, sample_rate)
     if atomic:
         atomic_write_bytes(path, payload)

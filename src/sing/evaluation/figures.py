@@ -17,16 +17,6 @@ def data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def wav_bytes(wav: np.ndarray, sample_rate: int) -> bytes:
-    """16-bit PCM WAV file of ``wav: ndarray[T]`` (clipped to [-1, 1])."""
-    import soundfile as sf
-
-    buf = io.BytesIO()
-    x = np.clip(np.asarray(wav, dtype=np.float64), -1.0, 1.0)
-    sf.write(buf, x, sample_rate, format="WAV", subtype="PCM_16")
-    return buf.getvalue()
-
-
 def log_spectrogram(wav: np.ndarray, n_fft: int = 1024, hop: int = 256) -> np.ndarray:
     """``log(1 + |STFT|^2)`` of ``wav: ndarray[T]`` (Hann window, no centering):
     ``ndarray[n_fft // 2 + 1, frames]``, the representation of the spectral loss."""

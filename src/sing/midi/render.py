@@ -9,14 +9,13 @@
    (:func:`sing.midi.envelope.fit_note`) and added at its start time.
 4. :func:`finish_mix`: resampled with soxr when another rate is asked for, then normalised to
    a peak of -1 dBFS (no clipping, whatever the number of voices).
-5. :func:`write_wav`: 16-bit PCM WAV, written atomically (nothing half-written).
+5. :func:`sing.data.wav.write_wav`: 16-bit PCM WAV, written atomically (nothing half-written).
 
 :func:`render_file` does all of it for a model file and a MIDI file.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -34,8 +33,8 @@ from sing.models.blend import InstrumentSpec, Weights
 
 logger = logging.getLogger(__name__)
 
-#: Peak of the written mix: -1 dBFS.
-TARGET_PEAK = 10 ** (-1 / 20)
+#: Peak of the written mix: -1 dBFS (as a fraction of full scale).
+MIX_PEAK = 10 ** (-1 / 20)
 #: Share of a note that the training notes' key was held, when the model does not say.
 DEFAULT_HOLD_FRACTION = 0.75
 
@@ -200,7 +199,7 @@ def mix_plan(plan: RenderPlan, waves: torch.Tensor) -> np.ndarray:
 
 
 def finish_mix(mix: np.ndarray, rate: int, sample_rate: int | None = None,
-               peak: float = TARGET_PEAK) -> tuple[np.ndarray, int]:
+               peak: float = MIX_PEAK) -> tuple[np.ndarray, int]:
     """Resample (soxr, high quality) to ``sample_rate`` if given, then scale to ``peak``.
 
     Returns:
@@ -228,19 +227,6 @@ def check_output(path: str | Path) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK):
         raise SingError("cannot write: permission denied", path)
     return path
-
-
-def write_wav(path: str | Path, mix: np.ndarray, sample_rate: int) -> Path:
-    """Write ``mix`` (float32[N] in [-1, 1]) as a mono 16-bit PCM WAV, atomically."""
-    import soundfile as sf
-
-    from sing.utils.atomic import atomic_write_bytes
-
-    pcm = np.clip(np.round(np.asarray(mix, dtype=np.float64) * 32767), -32767, 32767)
-    buffer = io.BytesIO()
-    sf.write(buffer, pcm.astype(np.int16), sample_rate, subtype="PCM_16", format="WAV")
-    atomic_write_bytes(path, buffer.getvalue())
-    return Path(path)
 
 
 def render_score(
@@ -289,5 +275,8 @@ def render_file(
     model.info = info
     mix, rate = render_score(model, score, sample_rate, program_map, instrument, batch_size,
                              dtype, progress)
-    return write_wav(out_wav, mix, rate)
+    from sing.data.wav import write_wav
+
+    write_wav(out_wav, mix, rate, atomic=True)
+    return out_wav
 

@@ -148,7 +148,7 @@ def run_demo(
     Everything lives in ``out``: ``data`` (or ``data-quick``), ``run``, ``report``. A second call
     reuses the data set, the trained model and the report when they are complete.
     """
-    from sing.evaluation.reporting import report_for_run
+    from sing.evaluation.run_report import report_for_run
     from sing.midi.pieces import CANON
     from sing.midi.render import render_file
     from sing.pretrained import shipped_model_path

@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from sing.errors import SingError
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "model.safetensors"
-
-
-def run_data_folder(run: Path) -> Path | None:
-    """The data folder a training run was trained on, as recorded in its run files."""
-    for name in ("run.json", "config.json", "train_config.json"):
-        path = run / name
-        if not path.is_file():
-            continue
-        try:
-            cfg = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
-        found = _find_key(cfg, ("data", "data_dir", "data_root", "root", "dataset"))
-        if isinstance(found, str) and (Path(found) / "examples.json").is_file():
-            return Path(found)
-    return None
-
-
-def _find_key(obj: Any, keys: tuple[str, ...]) -> Any:
-    if isinstance(obj, dict):
-        for key in keys:
-            if isinstance(obj.get(key), str):
-                return obj[key]
-        for value in obj.values():
-            found = _find_key(value, keys)
-            if found is not None:
-                return found
-    return None
 
 
 def report_for_run(
@@ -73,8 +43,8 @@ def report_for_run(
     """
     from sing.data.nsynth import NoteSubset, NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
+    from sing.evaluation.listening_page import choose_showcase, write_report
     from sing.evaluation.provenance import check_evaluation_data
-    from sing.evaluation.report import choose_showcase, write_report
     from sing.evaluation.tables import write_results
     from sing.models.io import load_model
 
@@ -86,7 +56,6 @@ def report_for_run(
         model_path = model_path or run / MODEL_FILE
         if not model_path.is_file():
             raise SingError(f"no {MODEL_FILE} in this run (has training finished?)", run)
-        data = data or run_data_folder(run)
     model, info = load_model(model_path, device=device)
     if data is None and isinstance(info.recipe.get("data"), str):
         data = Path(info.recipe["data"])  # the folder the model was trained on

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from sing.evaluation.figures import data_uri, spectrogram_png, tsne_png, wav_bytes
+from sing.data.wav import wav_bytes
+from sing.evaluation.figures import data_uri, spectrogram_png, tsne_png
 from sing.evaluation.tables import METRIC_LABELS, SYSTEM_LABELS, format_value
 from sing.utils.atomic import atomic_directory
 
