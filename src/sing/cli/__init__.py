@@ -39,6 +39,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone; if so, stdout is pointed at
+    /dev/null (as Python's documentation advises), so the exit flush prints nothing."""
+    import os
+
+    try:
+        sys.stdout.flush()
+        return False
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sing`` console script; returns the process exit code."""
     parser = build_parser()
@@ -54,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(func(args) or 0)
+    except BrokenPipeError as err:
+        if _stdout_closed():  # `sing info | head -1`: the reader has what it wanted
+            return 128 + 13  # as a process killed by SIGPIPE, quietly
+        print(f"sing: error: {describe_os_error(err)}", file=sys.stderr)
+        return 2
     except SingError as err:
         print(f"sing: error: {err}", file=sys.stderr)
         return err.exit_code

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sing.errors import SingError, describe_os_error
+from sing.errors import SingError
 
 logger = logging.getLogger(__name__)
 

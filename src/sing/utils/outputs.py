@@ -39,7 +39,8 @@ def _same_file(a: Path, b: Path) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def is_inside(path: str | Path, folder: str | Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it (links resolved)."""
     real, top = _real(path), _real(folder)
     return real == top or top in real.parents
 
@@ -51,8 +52,8 @@ def check_output(path: str | Path, inputs: Inputs = (), what: str = "output") ->
     path = Path(path)
     for source in inputs:
         if source is not None and _same_file(path, Path(source)):
-            raise SingError(f"the {what} would overwrite an input of this command ({source}); "
-                            "choose another output", path)
+            raise SingError(f"writing the {what} file here would overwrite an input of this "
+                            f"command ({source}); choose another output", path)
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -60,10 +61,10 @@ def check_output(path: str | Path, inputs: Inputs = (), what: str = "output") ->
     except OSError as err:
         raise SingError(f"cannot write: {os.strerror(err.errno or 0).lower()}", path) from None
     if mode is not None and stat.S_ISDIR(mode):
-        raise SingError(f"is a folder; give a file name for the {what}", path)
+        raise SingError(f"is a folder; give a {what} file name", path)
     if mode is not None and not stat.S_ISREG(mode):
         raise SingError(f"exists and is not a regular file (a device, a FIFO or a socket): "
-                        f"refusing to replace it with the {what}", path)
+                        f"refusing to replace it with the {what} file", path)
     parent = path.parent if str(path.parent) else Path(".")
     check_folder_path(parent)
     if not parent.is_dir():
@@ -79,7 +80,7 @@ def check_output_folder(path: str | Path, inputs: Inputs = (), what: str = "outp
     links), or is a file. Returns ``path``."""
     path = Path(path)
     for source in inputs:
-        if source is not None and _inside(Path(source), path):
+        if source is not None and is_inside(source, path):
             raise SingError(f"the {what} would replace or mix with an input of this command "
                             f"({source}); choose another folder", path)
     check_folder_path(path)
