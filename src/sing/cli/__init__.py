@@ -43,17 +43,24 @@ def _stdout_closed() -> bool:
     """Whether stdout is a pipe whose reader has gone; if so, stdout is pointed at
     /dev/null (as Python's documentation advises), so the exit flush prints nothing."""
     import os
+    import select
 
     try:
-        sys.stdout.flush()
-        return False
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(event & select.POLLERR for _, event in poller.poll(0))
+        if not closed:
+            sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return True
-    except (OSError, ValueError):
+        closed = True
+    except (OSError, ValueError, AttributeError):
         return False
+    if closed:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    return closed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(func(args) or 0)
+        code = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe is seen here, not at exit
+        return code
     except BrokenPipeError as err:
         if _stdout_closed():  # `sing info | head -1`: the reader has what it wanted
             return 128 + 13  # as a process killed by SIGPIPE, quietly

@@ -236,8 +236,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """`sing report`: the listening report of a run or a model."""
     from sing.evaluation.reporting import report_for_run
     from sing.utils.atomic import check_folder_path
-    from sing.utils.outputs import check_output_folder
     from sing.utils.device import resolve_device
+    from sing.utils.outputs import check_output_folder
 
     device = str(resolve_device(args.device))
     if args.out is not None:
@@ -254,8 +254,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_experiment_folder(out: Path, data: Path) -> None:
+    """An experiment folder may not be the data folder nor lie inside it."""
+    from sing.errors import SingError
+    from sing.utils.outputs import is_inside
+
+    if is_inside(out, data):
+        raise SingError(f"the experiment folder would mix with the data folder {data} (an "
+                        "input of this command); choose another --out", out)
+
+
 def cmd_table1(args: argparse.Namespace) -> int:
     """`sing experiment table1`: the paper's five rows, trained and evaluated."""
+    _check_experiment_folder(args.out, args.data)
     from sing.recipes.table1 import run_table1
     from sing.utils.device import resolve_device
 
@@ -277,6 +288,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
     from sing.training.trainer import TrainingInterrupted
     from sing.utils.device import resolve_device
 
+    _check_experiment_folder(args.out, args.data)
     presets = parse_presets(args.presets)
     epochs = _parse_epochs(args.epochs)
     device = str(resolve_device(args.device))

@@ -132,7 +132,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from sing.models.io import read_info
     from sing.pretrained import resolve_model_path
 
-    info = read_info(resolve_model_path(args.model))
+    info = read_info(resolve_model_path(args.model), check_values=True)
     v = info.vocabulary
     lines = [
         f"{info.path}: {info.kind} model (format {info.format_version}), "

@@ -248,9 +248,10 @@ def _numel(entry: dict[str, Any]) -> int:
     return count
 
 
-def read_info(path: str | Path) -> ModelInfo:
+def read_info(path: str | Path, check_values: bool = False) -> ModelInfo:
     """Read a model file's metadata without loading the weights: every field is checked
-    (:func:`sing.models.validation.validate_metadata`), tensor shapes and dtypes included."""
+    (:func:`sing.models.validation.validate_metadata`), tensor shapes and dtypes included.
+    ``check_values`` also reads every tensor and refuses a NaN or an infinity (``sing info``)."""
     path = Path(path)
     if not path.exists():
         raise SingError("no such model file", path)
@@ -260,6 +261,8 @@ def read_info(path: str | Path) -> ModelInfo:
         raise SingError("not a regular file (a model file is needed)", path)
     header, size = _read_header(path)
     checked = validate_metadata(header.get("__metadata__"), header, path, KINDS)
+    if check_values:
+        check_tensor_values(_read_tensors(path), path)
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     dtypes = sorted({v["dtype"] for v in tensors.values()})
     return ModelInfo(
@@ -276,6 +279,17 @@ def read_info(path: str | Path) -> ModelInfo:
     )
 
 
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of the file, on the CPU, as stored."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, RuntimeError) as err:
+        raise SingError(f"corrupt model file ({err})", path) from None
+
+
 def load_model(
     path: str | Path,
     device: str | torch.device = "cpu",
@@ -290,22 +304,19 @@ def load_model(
     Returns:
         (model in eval mode with ``.vocabulary`` set, :class:`ModelInfo`).
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     info = read_info(path)
     if kind is not None and info.kind != kind:
         raise SingError(f"is a {info.kind} model file, a {kind} model is needed here", info.path)
-    try:
-        state = load_file(str(info.path), device="cpu")
-    except (SafetensorError, OSError, RuntimeError) as err:
-        raise SingError(f"corrupt model file ({err})", info.path) from None
+    state = _read_tensors(info.path)
     check_tensor_values(state, info.path)
     # names, shapes and dtypes were checked against the config by read_info: every parameter
     # is loaded, so no random initialisation
     with skip_random_init():
         model = KINDS[info.kind](info.config, vocabulary=info.vocabulary)
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:  # the file changed since its header was checked
+        raise SingError(f"weights do not match its config ({str(err)[:200]})", info.path) from None
     model.to(device)
     model.eval()
     return model, info

@@ -146,6 +146,11 @@ def _check_vocabulary(raw: Any, config: SingConfig, path: Path) -> Vocabulary:
     instruments = _strings(raw, "instruments", path)
     if len(set(instruments)) != len(instruments):
         raise _bad("vocabulary.instruments", "has duplicate names", path)
+    for name in instruments:  # names become file names (sing generate): no path in them
+        if (name in (".", "..") or len(name.encode()) > 200
+                or any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in name)):
+            raise _bad("vocabulary.instruments", f"{name!r:.60} is not usable in a file name",
+                       path)
     families = _strings(raw, "families", path)
     ids = _ints(raw, "instrument_ids", path, 0, 2**31 - 1)
     if not len(instruments) == len(ids) == len(families):
