@@ -183,3 +183,31 @@ def test_cli_read_only_out(tmp_path: Path, capsys: pytest.CaptureFixture):
             f"sing: error: {parent / 'ds'}: permission denied")
     finally:
         parent.chmod(0o700)
+
+
+def test_fifos_in_a_data_folder_never_hang(tmp_path, capsys):
+    """Issue 20, item 5: an examples.json, a split.json, a WAV or a SoundFont that is a FIFO
+    (no writer) is one line at once, never a blocked open."""
+    import os
+    import time
+
+    from sing.data.soundfont import find_soundfont
+    from sing.data.split import load_split
+    from sing.data.wav import read_wav
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("examples.json", "split.json", "note.wav", "bank.sf2"):
+        os.mkfifo(folder / name)
+    started = time.monotonic()
+    assert main(["dataset", "check", str(folder), "--no-progress"]) == 2
+    out = capsys.readouterr()
+    assert f"{folder / 'examples.json'}: malformed JSON" in out.out, out
+    assert "Traceback" not in out.err
+    with pytest.raises(SingError, match=r"split\.json: malformed JSON"):
+        load_split(folder)
+    with pytest.raises(SingError, match=r"note\.wav: not a file"):
+        read_wav(folder / "note.wav")
+    with pytest.raises(SingError, match=r"bank\.sf2: is not a regular file"):
+        find_soundfont(folder / "bank.sf2")
+    assert time.monotonic() - started < 20

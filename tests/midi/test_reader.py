@@ -69,3 +69,89 @@ def test_bad_files_are_one_line(tmp_path: Path, content, message):
         read_midi(path)
     assert str(info.value).startswith(f"{path}: ") and message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# -- issue 20, item 7: edge cases of the standard; item 5: inputs read once ---------------
+
+def _one_note_file(path: Path, kind: int = 0, tracks: int = 1, tempo: int = 500_000) -> Path:
+    midi = mido.MidiFile(type=kind, ticks_per_beat=100)
+    for i in range(tracks):
+        track = mido.MidiTrack()
+        track += [mido.MetaMessage("set_tempo", tempo=tempo, time=0),
+                  mido.Message("note_on", note=60 + i, velocity=80, time=0),
+                  mido.Message("note_off", note=60 + i, time=100)]  # one beat
+        midi.tracks.append(track)
+    midi.save(str(path))
+    return path
+
+
+def test_tempo_zero_is_refused_in_one_line(tmp_path: Path):
+    path = _one_note_file(tmp_path / "zero.mid", tempo=0)
+    with pytest.raises(SingError, match=r"zero\.mid: tempo 0 \(set_tempo at tick 0 of track 0"):
+        read_midi(path)
+
+
+def test_format_2_patterns_play_one_after_another(tmp_path: Path):
+    path = _one_note_file(tmp_path / "two.mid", kind=2, tracks=2, tempo=1_000_000)  # 1 s/beat
+    score = read_midi(path)
+    assert [(n.start, n.end, n.pitch, n.track) for n in score.notes] == [
+        (0.0, 1.0, 60, 0), (1.0, 2.0, 61, 1)]
+    assert score.length == pytest.approx(2.0)
+    same = read_midi(_one_note_file(tmp_path / "one.mid", kind=1, tracks=2, tempo=1_000_000))
+    assert [(n.start, n.pitch) for n in same.notes] == [(0.0, 60), (0.0, 61)]  # together
+
+
+def test_time_division_zero_is_not_called_smpte(tmp_path: Path):
+    data = bytearray(_one_note_file(tmp_path / "x.mid").read_bytes())
+    data[12:14] = b"\x00\x00"
+    (tmp_path / "div0.mid").write_bytes(bytes(data))
+    with pytest.raises(SingError, match="time division 0") as err:
+        read_midi(tmp_path / "div0.mid")
+    assert "SMPTE" not in str(err.value)
+    data[12:14] = b"\xe7\x28"  # -25 fps, 40 ticks per frame
+    (tmp_path / "smpte.mid").write_bytes(bytes(data))
+    with pytest.raises(SingError, match="SMPTE time division"):
+        read_midi(tmp_path / "smpte.mid")
+
+
+def test_unknown_chunks_anywhere_are_skipped(tmp_path: Path):
+    plain = read_midi(_one_note_file(tmp_path / "x.mid", kind=1, tracks=2))
+    data = (tmp_path / "x.mid").read_bytes()
+    alien = b"XFIH" + (5).to_bytes(4, "big") + b"hello"
+    first = 14  # after MThd
+    second = first + 8 + int.from_bytes(data[first + 4 : first + 8], "big")
+    odd = data[:first] + alien + data[first:second] + alien + data[second:] + alien
+    (tmp_path / "alien.mid").write_bytes(odd)
+    score = read_midi(tmp_path / "alien.mid")
+    assert [(n.start, n.end, n.pitch) for n in score.notes] == [
+        (n.start, n.end, n.pitch) for n in plain.notes]
+    assert len(score.notes) == 2
+
+
+def test_a_pipe_is_read_once_and_a_fifo_never_hangs(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    path = _one_note_file(tmp_path / "x.mid")
+    # a real pipe, as `sing render <(cat x.mid)` gives: readable once only
+    code = ("import sys\nfrom sing.midi.reader import read_midi\n"
+            "s = read_midi(sys.argv[1])\nprint(len(s.notes), s.notes[0].pitch)\n")
+    with open(path, "rb") as source:
+        proc = subprocess.run([sys.executable, "-c", code, "/dev/stdin"], stdin=source,
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "60"]
+    r, w = os.pipe()
+    os.write(w, path.read_bytes())
+    os.close(w)
+    proc = subprocess.run([sys.executable, "-c", code, f"/dev/fd/{r}"], pass_fds=(r,),
+                          capture_output=True, text=True, timeout=60)
+    os.close(r)
+    assert proc.returncode == 0 and proc.stdout.split() == ["1", "60"], proc.stderr
+    fifo = tmp_path / "fifo.mid"
+    os.mkfifo(fifo)  # no writer: an empty input at once, not a hang
+    with pytest.raises(SingError, match=r"fifo\.mid: not a Standard MIDI File \(an empty file"):
+        read_midi(fifo)
+    with pytest.raises(SingError, match=r"null: is not a regular file \(a device"):
+        read_midi("/dev/null")

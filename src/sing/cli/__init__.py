@@ -39,6 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone; if so, stdout is pointed at
+    /dev/null (as Python's documentation advises), so the exit flush prints nothing."""
+    import os
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(event & select.POLLERR for _, event in poller.poll(0))
+        if not closed:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        closed = True
+    except (OSError, ValueError, AttributeError):
+        return False
+    if closed:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    return closed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sing`` console script; returns the process exit code."""
     parser = build_parser()
@@ -53,7 +77,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(func(args) or 0)
+        code = int(func(args) or 0)
+        sys.stdout.flush()  # a closed pipe is seen here, not at exit
+        return code
+    except BrokenPipeError as err:
+        if _stdout_closed():  # `sing info | head -1`: the reader has what it wanted
+            return 128 + 13  # as a process killed by SIGPIPE, quietly
+        print(f"sing: error: {describe_os_error(err)}", file=sys.stderr)
+        return 2
     except SingError as err:
         print(f"sing: error: {err}", file=sys.stderr)
         return err.exit_code

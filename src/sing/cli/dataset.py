@@ -78,12 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _interrupt_on_sigterm() -> None:
     """Turn SIGTERM into KeyboardInterrupt, so a killed build or cache cleans up after itself."""
-    import signal
+    from sing.utils.interrupt import interrupt_on_sigterm
 
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
+    interrupt_on_sigterm()
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -96,6 +93,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     pitches = parse_int_ranges(args.pitches, 0, 127, "pitch")
     velocities = parse_int_ranges(args.velocities, 1, 127, "velocity")
     soundfont = find_soundfont(args.soundfont)
+    from sing.utils.outputs import check_output_folder
+
+    check_output_folder(args.out, inputs=[soundfont], what="data set folder")
     print(f"SoundFont: {soundfont}", file=sys.stderr)
     summary = build_dataset(
         args.out, soundfont=soundfont, programs=programs, pitches=pitches,

@@ -60,6 +60,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_report)
 
 
+def _check_results_path(out: Path, model: Path, data: Path) -> None:
+    """``sing evaluate --out``: the JSON and the Markdown beside it may not be an input (the
+    model, anything in the data folder) nor a non-regular file."""
+    from sing.errors import SingError
+    from sing.utils.atomic import check_folder_path
+    from sing.utils.outputs import check_output, is_inside
+
+    check_folder_path(out.parent)
+    for path in (out, out.with_suffix(".md")):
+        if is_inside(path, data):
+            raise SingError(f"would write into the data folder {data} (an input of this "
+                            "command); choose another output", path)
+        if out.parent.is_dir():
+            check_output(path, inputs=[model], what="results")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """`sing evaluate`: metrics of a model on a split, with the two references."""
     from sing.data.nsynth import NSynthDataset
@@ -67,12 +83,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sing.evaluation.provenance import check_evaluation_data
     from sing.evaluation.tables import results_markdown, write_results
     from sing.models.io import load_model
-    from sing.utils.atomic import check_folder_path
     from sing.utils.device import resolve_device
 
     device = str(resolve_device(args.device))
     if args.out is not None:
-        check_folder_path(args.out.parent)
+        _check_results_path(args.out, args.model, args.data)
 
     model, info = load_model(args.model, device=device)
     dataset = NSynthDataset(args.data, split=args.split)
@@ -99,10 +114,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sing.evaluation.run_report import report_for_run
     from sing.utils.atomic import check_folder_path
     from sing.utils.device import resolve_device
+    from sing.utils.outputs import check_output_folder
 
     device = str(resolve_device(args.device))
     if args.out is not None:
         check_folder_path(args.out)
+        check_output_folder(args.out, inputs=[args.run, args.model, args.data],
+                            what="report folder")
 
     index = report_for_run(
         run=args.run, model_path=args.model, data=args.data, out=args.out, split=args.split,

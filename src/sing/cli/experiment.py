@@ -92,11 +92,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.set_defaults(func=cmd_gm_model)
 
 
+def _check_experiment_folder(out: Path, data: Path) -> None:
+    """An experiment folder may not be the data folder nor lie inside it."""
+    from sing.errors import SingError
+    from sing.utils.outputs import is_inside
+
+    if is_inside(out, data):
+        raise SingError(f"the experiment folder would mix with the data folder {data} (an "
+                        "input of this command); choose another --out", out)
+
+
 def cmd_table1(args: argparse.Namespace) -> int:
     """`sing experiment table1`: the paper's five rows, trained and evaluated."""
     from sing.recipes.table1 import run_table1
     from sing.utils.device import resolve_device
 
+    _check_experiment_folder(args.out, args.data)
     device = str(resolve_device(args.device))
 
     table = run_table1(
@@ -116,6 +127,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
     from sing.training.trainer import TrainingInterrupted
     from sing.utils.device import resolve_device
 
+    _check_experiment_folder(args.out, args.data)
     presets = parse_presets(args.presets)
     epochs = (parse_epochs(args.epochs) if args.epochs else None)
     device = str(resolve_device(args.device))

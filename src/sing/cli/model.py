@@ -109,7 +109,7 @@ def _shipped_lines(recipe: dict) -> list[str]:
         lines.append(f"training notes: {recipe['licence']}")
     try:
         lines.append(summary_line({"heldout": recipe["heldout"]}))
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, ValueError):
         pass
     return lines
 
@@ -133,7 +133,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from sing.models.io import read_info
     from sing.pretrained import resolve_model_path
 
-    info = read_info(resolve_model_path(args.model))
+    info = read_info(resolve_model_path(args.model), check_values=True)
     v = info.vocabulary
     lines = [
         f"{info.path}: {info.kind} model (format {info.format_version}), "
@@ -164,7 +164,15 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    """``sing generate --model FILE NOTE... | --instrument I --pitch P | --list FILE``."""
+    """``sing generate --model FILE NOTE... | --instrument I --pitch P | --list FILE``.
+
+    Every note's file name is checked before any work (not too long, not an input, not an
+    existing non-regular file); the output folder's lock is held while writing, temporaries
+    a killed generate left for these notes are removed, and SIGTERM cleans up like Ctrl-C.
+    """
+    from sing.utils.interrupt import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
     import torch
 
     from sing import api
@@ -198,6 +206,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     notes = [api.resolve_note(model.vocabulary, s) for s in specs] + resolve_entries(
         listed, lambda name: api.resolve_note(model.vocabulary, name))
     rate = model.vocabulary.sample_rate
+    _check_note_files(args.out, notes, inputs=[model_path, args.list])
 
     def write(chunk: list, wavs: torch.Tensor) -> None:
         for note, wav in zip(chunk, wavs, strict=True):
@@ -207,8 +216,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     # generated: the disk's wait no longer adds to the generation time.
     from concurrent.futures import ThreadPoolExecutor
 
-    with progress_bar(total=len(notes), unit="note", desc="generate", disable=None) as bar, \
+    from sing.utils.atomic import make_folder, stale_temporaries, temporary_target
+    from sing.utils.lock import exclusive
+
+    make_folder(args.out)
+    with exclusive(args.out), \
+            progress_bar(total=len(notes), unit="note", desc="generate", disable=None) as bar, \
             ThreadPoolExecutor(1, thread_name_prefix="sing-write") as writer:
+        targets = {f"{note.name}.wav" for note in notes}
+        for stale in stale_temporaries(args.out):  # left by a killed generate of these notes
+            if temporary_target(stale.name) in targets:
+                logger.info(f"removing {stale}, left by an interrupted sing process")
+                stale.unlink(missing_ok=True)
         pending = None
         for i in range(0, len(notes), args.batch_size):
             chunk = notes[i : i + args.batch_size]
@@ -220,3 +239,34 @@ def cmd_generate(args: argparse.Namespace) -> int:
         pending.result()
     logger.info("wrote %d notes to %s", len(notes), args.out)
     return 0
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name the file system of ``folder`` (or its nearest existing parent)
+    takes, in bytes (255 when it cannot say)."""
+    import os
+
+    for part in (folder, *folder.parents):
+        if part.is_dir():
+            try:
+                return int(os.pathconf(part, "PC_NAME_MAX"))
+            except (OSError, ValueError):
+                return 255
+    return 255
+
+
+def _check_note_files(out: Path, notes: list, inputs: list) -> None:
+    """Refuse, before generating, a note whose WAV file name is too long for the file system
+    (long blends), is an input of the command, or is an existing non-regular file."""
+    from sing.errors import SingError
+    from sing.utils.outputs import check_output
+
+    limit = _name_max(out) - len(".tmp-") - len(".xxxxxxxx")  # room for atomic_write's name
+    for note in notes:
+        name = f"{note.name}.wav"
+        if len(name.encode()) > limit:
+            raise SingError(f"the file name of note {note.name[:60]}... would be "
+                            f"{len(name.encode())} bytes, over the {limit} this file system "
+                            "allows: blend fewer instruments", out)
+        if out.is_dir():
+            check_output(out / name, inputs=inputs, what="note")

@@ -49,23 +49,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    """``sing render SONG.mid --out song.wav [--model M] ...``."""
+    """``sing render SONG.mid --out song.wav [--model M] ...``.
+
+    The WAV may not be (or link to) the MIDI file or the model, nor an existing non-regular
+    file; its lock is held while it is written (a second render to it stops in one line), the
+    temporaries of a killed render of it are removed, and SIGTERM cleans up like Ctrl-C.
+    """
+    from sing.utils.interrupt import interrupt_on_sigterm
+
+    interrupt_on_sigterm()
     import torch
     from tqdm import tqdm
 
     from sing.midi.programs import parse_program_map
     from sing.midi.render import render_file
+    from sing.pretrained import resolve_model_path
     from sing.utils.device import resolve_device
+    from sing.utils.outputs import check_output, writing
 
     program_map = parse_program_map(args.program_map)
+    model_path = resolve_model_path(args.model)
+    out = check_output(args.out, inputs=[args.midi, model_path], what=".wav")
     device = resolve_device(args.device)
-    with tqdm(unit="note", desc="render", disable=None) as bar:
+    with writing(out), tqdm(unit="note", desc="render", disable=None) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done)
 
-        render_file(args.model, args.midi, args.out, sample_rate=args.sample_rate,
+        render_file(model_path, args.midi, out, sample_rate=args.sample_rate,
                     program_map=program_map, instrument=args.instrument, device=device,
                     batch_size=args.batch_size, dtype=getattr(torch, args.dtype),
                     progress=progress)

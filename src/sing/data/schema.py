@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sing.data.vocabulary import NSYNTH_FAMILIES, NSYNTH_SOURCES, parse_note_name
-from sing.errors import SingError, describe_os_error
+from sing.errors import SingError
 
 #: NSynth's note qualities, in the order of the ``qualities`` vector.
 NSYNTH_QUALITIES: tuple[str, ...] = (
@@ -105,14 +105,14 @@ def load_examples(path: str | Path, all_problems: bool = False) -> tuple[dict, l
     non-JSON file still raises, since nothing else can be checked).
     """
     path = Path(path)
+    from sing.utils.inputs import read_input
+
+    if not path.exists():
+        raise SingError("missing (not an NSynth jsonwav folder?)", path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SingError("missing (not an NSynth jsonwav folder?)", path) from None
+        text = read_input(path, "examples.json").decode("utf-8")  # a FIFO never blocks
     except UnicodeDecodeError:
         raise SingError("is not UTF-8 JSON", path) from None
-    except OSError as err:
-        raise SingError(describe_os_error(err, path)) from None
     try:
         examples = json.loads(text)
     except json.JSONDecodeError as err:

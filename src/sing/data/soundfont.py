@@ -130,6 +130,8 @@ def find_soundfont(soundfont: str | Path | None = None) -> Path:
 
 def check_soundfont(path: Path) -> None:
     """Raise :class:`SingError` unless ``path`` is a readable SF2 (RIFF ``sfbk``) file."""
+    if path.exists() and not path.is_dir() and not path.is_file():  # a FIFO, a device
+        raise SingError("is not a regular file, expected a SoundFont (.sf2) file", path)
     try:
         with open(path, "rb") as f:
             head = f.read(12)

@@ -121,8 +121,12 @@ def make_split(
 def load_split(root: str | Path) -> dict[str, list[str]]:
     """Read ``root/split.json``: split name ('train', 'valid', 'test') -> note names."""
     path = Path(root) / SPLIT_FILE
+    from sing.utils.inputs import read_input
+
+    if not path.exists() and not path.is_symlink():
+        raise SingError(f"no split file; run `sing dataset split {Path(root)}` first", path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_input(path, "split file").decode("utf-8"))
     except FileNotFoundError:
         raise SingError(
             f"no split file; run `sing dataset split {Path(root)}` first", path

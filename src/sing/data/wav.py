@@ -100,6 +100,8 @@ def read_wav(
     import soundfile as sf
 
     path = Path(path)
+    if not path.is_file():  # before any open: a FIFO would block it
+        raise SingError("audio file is missing" if not path.exists() else "not a file", path)
     fast = _read_canonical(path)
     if fast is not None:
         rate, data = fast
@@ -108,8 +110,6 @@ def read_wav(
         if length is not None and len(data) != length:
             raise SingError(f"has {len(data)} samples, expected {length}", path)
         return data
-    if not path.is_file():
-        raise SingError("audio file is missing" if not path.exists() else "not a file", path)
     try:
         with sf.SoundFile(path) as f:
             if f.format not in ("WAV", "WAVEX"):

@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sing.errors import SingError, describe_os_error
+from sing.errors import SingError
 
 logger = logging.getLogger(__name__)
 
@@ -71,20 +71,54 @@ class Score:
         return sorted({n.program for n in self.notes})
 
 
+def _midi_chunks(data: bytes, path: Path) -> tuple[int, int, bytes]:
+    """Check the header chunk and keep the track chunks: (format, division, the file rebuilt
+    from MThd and its MTrk chunks). Chunks of other types are skipped, as the standard asks
+    ("alien" chunks may appear anywhere); mido reads the rest."""
+    if data[:4] != b"MThd":
+        what = "an empty file" if not data else "no MThd header"
+        raise SingError(f"not a Standard MIDI File ({what})", path)
+    if len(data) < 14:
+        raise SingError("truncated MIDI file (ends in the middle of a chunk)", path)
+    size = int.from_bytes(data[4:8], "big")
+    if size < 6:
+        raise SingError(f"not a Standard MIDI File (header chunk of {size} bytes, 6 needed)",
+                        path)
+    kind = int.from_bytes(data[8:10], "big")
+    division = int.from_bytes(data[12:14], "big")
+    kept = [data[: 8 + size]]
+    at = 8 + size
+    while at + 8 <= len(data):
+        name, length = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "big")
+        if name == b"MTrk":
+            kept.append(data[at : at + 8 + length])
+        elif not all(32 <= b < 127 for b in name):
+            break  # not a chunk: trailing bytes, which the standard lets readers ignore
+        else:
+            logger.debug("%s: skipping a %r chunk of %d bytes", path, name, length)
+        at += 8 + length
+    return kind, division, b"".join(kept)
+
+
 def _open(path: Path):
+    import io
+
     import mido
 
+    from sing.utils.inputs import read_input
+
+    data = read_input(path, "MIDI file")  # read once: a pipe works like a file
+    kind, division, rebuilt = _midi_chunks(data, path)
+    if kind > 2:
+        raise SingError(f"not a Standard MIDI File (format {kind}; 0, 1 or 2 exist)", path)
+    if division & 0x8000:
+        raise SingError("SMPTE time division is not supported (only ticks per beat)", path)
+    if division == 0:
+        raise SingError("corrupt MIDI header (time division 0: no ticks per beat)", path)
     try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-        if head != b"MThd":
-            what = "an empty file" if not head else "no MThd header"
-            raise SingError(f"not a Standard MIDI File ({what})", path)
-        return mido.MidiFile(str(path), clip=True)
+        return mido.MidiFile(file=io.BytesIO(rebuilt), clip=True)
     except EOFError:
         raise SingError("truncated MIDI file (ends in the middle of a chunk)", path) from None
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-        raise SingError(describe_os_error(err, path).split(": ", 1)[-1], path) from None
     except (OSError, ValueError, KeyError, IndexError, TypeError) as err:
         raise SingError(f"not a Standard MIDI File ({err})", path) from None
 
@@ -119,38 +153,68 @@ def read_midi(path: str | Path) -> Score:
     """Read the notes of a Standard MIDI File.
 
     Raises :class:`SingError` (one line naming the file) if it is missing, not a MIDI file,
-    truncated, or uses SMPTE time (not supported). A file without notes gives an empty
+    truncated, uses SMPTE time (not supported) or a tempo of 0. Formats 0 and 1 play their
+    tracks together; a format 2 file's independent patterns are played one after another.
+    Chunks other than MThd / MTrk are skipped. A file without notes gives an empty
     :class:`Score`: the caller decides whether that is an error.
     """
     path = Path(path)
     midi = _open(path)
-    if not midi.ticks_per_beat or midi.ticks_per_beat <= 0:
-        raise SingError("SMPTE time division is not supported (only ticks per beat)", path)
+    score = Score(path=path, tracks=len(midi.tracks))
+    tracks = list(enumerate(midi.tracks))
+    channels = _Channels()
+    if midi.type == 2:  # independent patterns, in sequence (each with its own tempo map)
+        if len(tracks) > 1:
+            logger.info("%s: format 2 file: its %d patterns are played one after another",
+                        path, len(tracks))
+        for pattern in tracks:
+            score.length = _play([pattern], midi.ticks_per_beat, score, score.length, channels)
+    else:
+        score.length = _play(tracks, midi.ticks_per_beat, score, 0.0, channels)
+    score.notes.sort(key=lambda n: (n.start, n.track, n.pitch))
+    logger.debug("%s: %d notes, %d drum notes, %.1f s", path, len(score.notes),
+                 score.drum_notes, score.length)
+    return score
+
+
+class _Channels:
+    """The state of the 16 channels: program, sustain pedal."""
+
+    def __init__(self) -> None:
+        self.programs = [0] * 16
+        self.pedal = [False] * 16
+
+
+def _play(tracks: list, ticks_per_beat: int, score: Score, offset: float,
+          channels: _Channels) -> float:
+    """Add the notes of ``tracks`` (played together, starting ``offset`` seconds in) to
+    ``score``; returns the seconds at their last event."""
     events = []  # (tick, track, order, message)
     tempos: list[tuple[int, int]] = []
-    for t, track in enumerate(midi.tracks):
+    for t, track in tracks:
         tick = 0
         for order, msg in enumerate(track):
             tick += msg.time
             if msg.type == "set_tempo":
+                if msg.tempo <= 0:
+                    raise SingError(f"tempo 0 (set_tempo at tick {tick} of track {t}): every "
+                                    "later note would sound at once", score.path)
                 tempos.append((tick, msg.tempo))
-            elif msg.type in ("note_on", "note_off", "program_change", "control_change"):
-                events.append((tick, t, order, msg))
-            elif msg.type == "end_of_track":
+            elif msg.type in ("note_on", "note_off", "program_change", "control_change",
+                              "end_of_track"):
                 events.append((tick, t, order, msg))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
-    clock = _Clock(midi.ticks_per_beat, tempos)
-    programs = [0] * 16
-    pedal = [False] * 16
+    clock = _Clock(ticks_per_beat, tempos)
+    programs, pedal = channels.programs, channels.pedal
     sounding: dict[tuple[int, int], deque] = {}  # (channel, pitch) -> started notes
     held: list[list[tuple]] = [[] for _ in range(16)]  # released under the pedal
-    score = Score(path=path, tracks=len(midi.tracks))
     last_tick = 0
 
     def finish(start: tuple, tick: int) -> None:
         start_tick, pitch, velocity, program, channel, track = start
-        score.notes.append(NoteEvent(clock.seconds(start_tick), clock.seconds(tick), pitch,
-                                     velocity, program, channel, track))
+        score.notes.append(NoteEvent(offset + clock.seconds(start_tick),
+                                     offset + clock.seconds(tick), pitch, velocity, program,
+                                     channel, track))
 
     for tick, t, _order, msg in events:
         last_tick = max(last_tick, tick)
@@ -186,8 +250,4 @@ def read_midi(path: str | Path) -> Score:
     for starts in held:
         for start in starts:
             finish(start, last_tick)
-    score.notes.sort(key=lambda n: (n.start, n.track, n.pitch))
-    score.length = clock.seconds(last_tick)
-    logger.debug("%s: %d notes, %d drum notes, %.1f s", path, len(score.notes),
-                 score.drum_notes, score.length)
-    return score
+    return offset + clock.seconds(last_tick)

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,15 +217,9 @@ def finish_mix(mix: np.ndarray, rate: int, sample_rate: int | None = None,
 
 def check_output(path: str | Path) -> Path:
     """Refuse, before any work, an output that cannot be written (one :class:`SingError`)."""
-    path = Path(path)
-    if path.is_dir():
-        raise SingError("is a folder; give a .wav file name", path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise SingError("cannot write: its folder does not exist", path)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SingError("cannot write: permission denied", path)
-    return path
+    from sing.utils.outputs import check_output as check  # folders, devices, permissions
+
+    return check(path, what=".wav")
 
 
 def render_score(

@@ -43,6 +43,9 @@ def parse_instrument(text: str) -> str | dict[str, float]:
             value = float(weight)
         except ValueError:
             raise SingError(f"bad weight '{weight}' in instrument blend '{text}'") from None
+        if not math.isfinite(value) or value < 0:
+            raise SingError(f"instrument blend weight of '{name.strip()}' must be >= 0 and "
+                            f"finite, not {weight.strip()}")
         name = name.strip()
         blend[name] = blend.get(name, 0.0) + value
     return blend
@@ -65,14 +68,26 @@ def resolve_instrument(vocabulary: Vocabulary, spec: InstrumentSpec) -> Weights:
         raise SingError("an instrument blend needs at least one instrument")
     merged: dict[int, float] = {}
     for name, weight in spec.items():
-        w = float(weight)
+        try:
+            if isinstance(weight, bool) or not isinstance(weight, int | float | str):
+                raise TypeError
+            w = float(weight)
+        except (TypeError, ValueError, OverflowError):
+            raise SingError(f"instrument blend weight of '{name}' must be a number, "
+                            f"not {weight!r:.40}") from None
         if not math.isfinite(w) or w < 0:
-            raise SingError(f"instrument blend weight of '{name}' must be >= 0, not {weight}")
+            raise SingError(f"instrument blend weight of '{name}' must be >= 0 and finite, "
+                            f"not {weight}")
         index = vocabulary.instrument_index(name)
         merged[index] = merged.get(index, 0.0) + w
+        if not math.isfinite(merged[index]):
+            raise SingError(f"instrument blend weights of '{name}' sum to {merged[index]}")
     total = sum(merged.values())
     if total <= 0:
         raise SingError("instrument blend weights sum to 0")
+    if not math.isfinite(total):
+        raise SingError(f"instrument blend weights sum to {total} (too large to normalise): "
+                        "give smaller weights, e.g. a:0.7,b:0.3")
     return tuple((index, w / total) for index, w in merged.items() if w > 0)
 
 

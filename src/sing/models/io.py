@@ -38,12 +38,16 @@ from sing.errors import SingError, describe_os_error
 from sing.models.autoencoder import Autoencoder
 from sing.models.config import SingConfig
 from sing.models.sing import SING
+from sing.models.validation import (
+    FORMAT,
+    FORMAT_VERSION,
+    check_tensor_values,
+    validate_metadata,
+)
 from sing.utils.atomic import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "sing-model"
-FORMAT_VERSION = 1
 KINDS: dict[str, type[nn.Module]] = {"sing": SING, "autoencoder": Autoencoder}
 #: The floating-point types :func:`save_model` may store weights in.
 SAVE_DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
@@ -244,57 +248,46 @@ def _numel(entry: dict[str, Any]) -> int:
     return count
 
 
-def read_info(path: str | Path) -> ModelInfo:
-    """Read a model file's metadata without loading the weights."""
+def read_info(path: str | Path, check_values: bool = False) -> ModelInfo:
+    """Read a model file's metadata without loading the weights: every field is checked
+    (:func:`sing.models.validation.validate_metadata`), tensor shapes and dtypes included.
+    ``check_values`` also reads every tensor and refuses a NaN or an infinity (``sing info``)."""
     path = Path(path)
     if not path.exists():
         raise SingError("no such model file", path)
     if path.is_dir():
         raise SingError("is a folder, not a model file", path)
+    if not path.is_file():
+        raise SingError("not a regular file (a model file is needed)", path)
     header, size = _read_header(path)
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise SingError("not a sing model file (safetensors without sing metadata)", path)
-    try:
-        version = int(meta.get("format_version", ""))
-    except ValueError:
-        raise SingError("corrupt model file (bad format_version)", path) from None
-    if version > FORMAT_VERSION:
-        raise SingError(
-            f"written by a newer sing (model format {version}; this sing reads up to "
-            f"{FORMAT_VERSION}): upgrade sing",
-            path,
-        )
-    kind = meta.get("kind")
-    if kind not in KINDS:
-        raise SingError(f"unknown model kind {kind!r} (valid: {', '.join(KINDS)})", path)
-    try:
-        config = SingConfig.from_json(meta.get("config", ""))
-        vocabulary = Vocabulary.from_json(meta.get("vocabulary", ""))
-        recipe = json.loads(meta.get("recipe", "{}"))
-        training_data = json.loads(meta["training_data"]) if "training_data" in meta else None
-        if training_data is not None and not (
-            isinstance(training_data, dict)
-            and isinstance(training_data.get("fingerprint"), str)
-            and isinstance(training_data.get("note_length"), int)
-        ):
-            raise ValueError("bad training_data")
-    except (SingError, ValueError) as err:
-        raise SingError(f"corrupt model metadata ({err})", path) from None
+    checked = validate_metadata(header.get("__metadata__"), header, path, KINDS)
+    if check_values:
+        check_tensor_values(_read_tensors(path), path)
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     dtypes = sorted({v["dtype"] for v in tensors.values()})
     return ModelInfo(
         path=path,
-        kind=kind,
-        config=config,
-        vocabulary=vocabulary,
-        recipe=recipe if isinstance(recipe, dict) else {"recipe": recipe},
-        training_data=training_data,
-        format_version=version,
+        kind=checked.kind,
+        config=checked.config,
+        vocabulary=checked.vocabulary,
+        recipe=checked.recipe,
+        training_data=checked.training_data,
+        format_version=checked.format_version,
         num_parameters=sum(_numel(v) for v in tensors.values()),
         size_bytes=size,
         dtype="/".join(dtypes),
     )
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """Every tensor of the file, on the CPU, as stored."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, RuntimeError) as err:
+        raise SingError(f"corrupt model file ({err})", path) from None
 
 
 def load_model(
@@ -311,32 +304,19 @@ def load_model(
     Returns:
         (model in eval mode with ``.vocabulary`` set, :class:`ModelInfo`).
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     info = read_info(path)
     if kind is not None and info.kind != kind:
         raise SingError(f"is a {info.kind} model file, a {kind} model is needed here", info.path)
-    try:
-        state = load_file(str(info.path), device="cpu")
-    except (SafetensorError, OSError, RuntimeError) as err:
-        raise SingError(f"corrupt model file ({err})", info.path) from None
-    with skip_random_init():  # every parameter is loaded (checked below): no random init
+    state = _read_tensors(info.path)
+    check_tensor_values(state, info.path)
+    # names, shapes and dtypes were checked against the config by read_info: every parameter
+    # is loaded, so no random initialisation
+    with skip_random_init():
         model = KINDS[info.kind](info.config, vocabulary=info.vocabulary)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    if missing or unexpected:
-        what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
-        raise SingError(f"weights do not match its config ({what})", info.path)
-    for name, tensor in state.items():
-        if tensor.shape != expected[name].shape:
-            raise SingError(
-                f"weights do not match its config ({name}: {tuple(tensor.shape)} in the file, "
-                f"{tuple(expected[name].shape)} expected)",
-                info.path,
-            )
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:  # the file changed since its header was checked
+        raise SingError(f"weights do not match its config ({str(err)[:200]})", info.path) from None
     model.to(device)
     model.eval()
     return model, info

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sing.errors import SingError, describe_os_error
+from sing.errors import SingError
 
 T = TypeVar("T")
 
@@ -33,11 +33,10 @@ class Entry:
 def read_entries(path: str | Path, what: str = "note names") -> list[Entry]:
     """The entries of a list file; :class:`SingError` (naming the file, or FILE:LINE) if it
     cannot be read, is not UTF-8 text, or holds no entry."""
+    from sing.utils.inputs import read_input
+
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise SingError(describe_os_error(err, path).split(": ", 1)[-1], path) from None
+    data = read_input(path, f"list of {what}")  # read once; a FIFO never blocks
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
