@@ -68,14 +68,14 @@ def staged_render(model_path: Path, midi: Path, out: Path, dtype: str,
 
     from sing.midi import render
     from sing.midi.reader import read_midi
-    from sing.models.io import load_model
+    from sing.models.io import load_model_file
 
     times: dict[str, float] = {}
     t = time.perf_counter()
     score = read_midi(midi)
     times["read MIDI"] = time.perf_counter() - t
     t = time.perf_counter()
-    model, info = load_model(model_path, kind="sing")
+    model, info = load_model_file(model_path, kind="sing")
     model.info = info
     times["load model"] = time.perf_counter() - t
     t = time.perf_counter()

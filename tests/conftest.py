@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+
+from sing.data.vocabulary import Vocabulary
 
 GM_PROGRAMS = (0, 40, 73)
 GM_PITCHES = tuple(range(57, 65))
@@ -27,3 +30,27 @@ def gm_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_dataset(root, programs=GM_PROGRAMS, pitches=GM_PITCHES, progress=False)
     make_split(root)
     return root
+
+
+@pytest.fixture
+def vocabulary() -> Vocabulary:
+    """Three instruments, NSynth velocities, a piano's pitch range, 1-second notes."""
+    return Vocabulary(
+        instruments=("guitar_acoustic_009", "brass_acoustic_001", "flute_synthetic_000"),
+        instrument_ids=(9, 1, 0),
+        families=("guitar", "brass", "flute"),
+        pitch_min=21,
+        pitch_max=108,
+        note_length=16000,
+    )
+
+
+@pytest.fixture
+def tiny_model_file(tmp_path: Path, vocabulary: Vocabulary) -> Path:
+    """An untrained ``tiny`` SING model saved by the code."""
+    from sing.models import SING, SingConfig
+    from sing.models.io import save_model
+
+    torch.manual_seed(0)
+    model = SING(SingConfig.for_vocabulary(vocabulary, "tiny"), vocabulary)
+    return save_model(tmp_path / "tiny.safetensors", model, recipe={"stage": "untrained"})

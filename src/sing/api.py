@@ -34,7 +34,7 @@ from sing.generation import (
     resolve_notes,
 )
 from sing.models.blend import InstrumentSpec
-from sing.models.io import load_model as _load_model
+from sing.models.io import load_model_file as _load_model
 from sing.models.sing import SING
 from sing.pretrained import resolve_model_path
 

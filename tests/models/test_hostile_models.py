@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 import sing.api
 from sing.cli import main
 from sing.errors import SingError
-from sing.models.io import load_model, read_info
+from sing.models.io import load_model_file, read_info
 
 EMBEDDING = "generator.instrument_embedding.weight"
 Edit = Callable[[dict, dict, dict], None]  # (config, vocabulary, tensors) edited in place
@@ -151,7 +151,7 @@ def test_hostile_model_is_one_line_everywhere(case: str, tmp_path: Path, tiny_mo
 def test_the_field_named_is_the_one_that_is_wrong(tmp_path: Path, tiny_model_file: Path):
     """The validated metadata equals what was saved, and a valid file still loads."""
     info = read_info(tiny_model_file, check_values=True)
-    model, again = load_model(tiny_model_file)
+    model, again = load_model_file(tiny_model_file)
     assert info.vocabulary == again.vocabulary == model.vocabulary
     assert info.config == model.config and info.vocabulary.pitch_max == 108
     for key, value, message in [

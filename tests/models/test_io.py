@@ -13,7 +13,7 @@ from safetensors.torch import save_file
 
 from sing.errors import SingError
 from sing.models import SING, Autoencoder, SingConfig
-from sing.models.io import FORMAT_VERSION, load_model, read_info, save_model
+from sing.models.io import FORMAT_VERSION, load_model_file, read_info, save_model
 
 
 def _notes():
@@ -23,7 +23,7 @@ def _notes():
 def test_sing_round_trip_is_bit_exact(tiny_model_file: Path, vocabulary):
     torch.manual_seed(0)
     original = SING(SingConfig.for_vocabulary(vocabulary, "tiny"), vocabulary)
-    model, info = load_model(tiny_model_file)
+    model, info = load_model_file(tiny_model_file)
     assert isinstance(model, SING) and info.kind == "sing"
     assert info.vocabulary == vocabulary and model.vocabulary == vocabulary
     assert info.config == original.config
@@ -44,13 +44,13 @@ def test_autoencoder_round_trip_and_kind_check(tmp_path: Path, vocabulary):
     vocabulary = dataclasses.replace(vocabulary, note_length=4096)
     ae = Autoencoder(SingConfig.for_vocabulary(vocabulary, "tiny"))
     path = save_model(tmp_path / "ae.safetensors", ae, vocabulary, {"stage": 1})
-    loaded, info = load_model(path, kind="autoencoder")
+    loaded, info = load_model_file(path, kind="autoencoder")
     assert info.kind == "autoencoder"
     wav = torch.randn(1, 4096)
     with torch.no_grad():
         assert torch.equal(ae(wav), loaded(wav))
     with pytest.raises(SingError, match=r"ae\.safetensors: is a autoencoder model file, a sing"):
-        load_model(path, kind="sing")
+        load_model_file(path, kind="sing")
 
 
 def test_save_is_atomic_and_refuses_a_mismatched_vocabulary(tmp_path: Path, vocabulary):
@@ -95,18 +95,18 @@ def test_bad_model_files(tmp_path: Path, tiny_model_file: Path):
     for name, (content, message) in cases.items():
         path = tmp_path / name if content is None else _bad(tmp_path, name, content)
         with pytest.raises(SingError, match=message) as err:
-            load_model(path)
+            load_model_file(path)
         assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
 
     plain = tmp_path / "plain.safetensors"
     save_file({"w": torch.zeros(3)}, str(plain))
     with pytest.raises(SingError, match="safetensors without sing metadata"):
-        load_model(plain)
+        load_model_file(plain)
     newer = _rewrite_metadata(
         tiny_model_file, tmp_path / "newer.safetensors", format_version=str(FORMAT_VERSION + 1)
     )
     with pytest.raises(SingError, match="written by a newer sing .* upgrade sing"):
-        load_model(newer)
+        load_model_file(newer)
     kind = _rewrite_metadata(tiny_model_file, tmp_path / "kind.safetensors", kind="wavenet")
     with pytest.raises(SingError, match="unknown model kind 'wavenet'"):
         read_info(kind)
@@ -116,12 +116,12 @@ def test_bad_model_files(tmp_path: Path, tiny_model_file: Path):
         tiny_model_file, tmp_path / "other.safetensors", config=json.dumps(config)
     )
     with pytest.raises(SingError, match="weights do not match its config"):
-        load_model(other)
+        load_model_file(other)
     broken = _rewrite_metadata(tiny_model_file, tmp_path / "broken.safetensors", vocabulary="{")
     with pytest.raises(SingError, match="corrupt model metadata"):
-        load_model(broken)
+        load_model_file(broken)
     with pytest.raises(SingError, match="is a folder"):
-        load_model(tmp_path)
+        load_model_file(tmp_path)
 
 
 def test_huge_header_length_is_foreign(tmp_path: Path):

@@ -12,7 +12,7 @@ from torch.nn import init
 
 from sing.data.vocabulary import Vocabulary
 from sing.models import SING, Autoencoder, SingConfig
-from sing.models.io import load_model, save_model, skip_random_init
+from sing.models.io import load_model_file, save_model, skip_random_init
 from sing.models.windowed import squared_hann
 
 VOCAB = Vocabulary(instruments=("a", "b", "c"), instrument_ids=(1, 2, 3),
@@ -31,7 +31,7 @@ def test_loaded_weights_are_the_files_bit_for_bit(tmp_path: Path, kind: type,
     assert {t.dtype for t in stored.values()} == {dtype or torch.float32}
 
     rng = torch.get_rng_state()
-    loaded, _ = load_model(path)
+    loaded, _ = load_model_file(path)
     assert torch.equal(torch.get_rng_state(), rng)  # no random number was drawn
 
     state = loaded.state_dict()

@@ -118,7 +118,7 @@ def test_export_is_float16_with_hold_and_licence_and_renders(experiment: dict,
     import sing.api
     from sing.midi.pieces import CANON
     from sing.midi.render import model_hold, render_file
-    from sing.models.io import load_model, read_info
+    from sing.models.io import load_model_file, read_info
 
     out = experiment["out"]
     export = out / EXPORT_FILE
@@ -142,7 +142,7 @@ def test_export_is_float16_with_hold_and_licence_and_renders(experiment: dict,
         _report(out)["heldout"]["overall"]["sing"]["spectral_l1"])
 
     # the shipped weights are the trained ones rounded to float16
-    trained, _ = load_model(out / "run/model.safetensors", kind="sing")
+    trained, _ = load_model_file(out / "run/model.safetensors", kind="sing")
     model = sing.api.load_model(export)
     for (name, a), b in zip(trained.state_dict().items(), model.state_dict().values(),
                             strict=True):

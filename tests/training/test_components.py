@@ -81,11 +81,11 @@ def test_per_note_metrics_match_float64_numpy():
 def test_evaluate_losses_on_sing_and_autoencoder(reference_run, gm_dataset):
     from sing.data.nsynth import NSynthDataset
     from sing.models import frames
-    from sing.models.io import load_model
+    from sing.models.io import load_model_file
 
     valid = NSynthDataset(gm_dataset, split="valid")
     for name in ("model.safetensors", "autoencoder.safetensors"):
-        model, _ = load_model(reference_run / name)
+        model, _ = load_model_file(reference_run / name)
         got = evaluate_losses(model, valid, batch_size=2, indices=[0, 3, 5])
         assert got["notes"] == 3
         items = [valid[i] for i in (0, 3, 5)]

@@ -11,7 +11,7 @@ import torch
 
 from sing.cli import main
 from sing.errors import SingError
-from sing.models.io import load_model
+from sing.models.io import load_model_file
 from sing.training.config import TrainConfig
 from sing.training.losses import pitch_roughness
 from sing.training.trainer import train
@@ -50,8 +50,8 @@ def _sing_run(data: Path, out: Path, weight: float) -> Path:
 def test_training_with_the_option_smooths_the_pitch_embedding(gm_dataset: Path,
                                                              tmp_path: Path):
     torch.set_num_threads(1)
-    plain, _ = load_model(_sing_run(gm_dataset, tmp_path / "plain", 0.0))
-    smooth, info = load_model(_sing_run(gm_dataset, tmp_path / "smooth", 5.0))
+    plain, _ = load_model_file(_sing_run(gm_dataset, tmp_path / "plain", 0.0))
+    smooth, info = load_model_file(_sing_run(gm_dataset, tmp_path / "smooth", 5.0))
     v = info.vocabulary
     rows = slice(v.pitch_min, v.pitch_max + 1)
     plain_r = float(pitch_roughness(plain.generator.pitch_embedding.weight[rows].detach()))

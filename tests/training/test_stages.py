@@ -11,7 +11,7 @@ from train_helpers import run_cli, tensors, train_args
 
 from sing.data.nsynth import NSynthDataset
 from sing.models import SING, Autoencoder, SingConfig
-from sing.models.io import load_model, read_info
+from sing.models.io import load_model_file, read_info
 
 
 def _train_records(run):
@@ -50,8 +50,8 @@ def test_tbptt_one_optimizer_step_per_32_step_window(reference_run):
 
 
 def test_model_files_carry_vocabulary_and_recipe(reference_run, gm_dataset):
-    model, _ = load_model(reference_run / "model.safetensors")
-    ae, _ = load_model(reference_run / "autoencoder.safetensors")
+    model, _ = load_model_file(reference_run / "model.safetensors")
+    ae, _ = load_model_file(reference_run / "autoencoder.safetensors")
     assert isinstance(model, SING) and isinstance(ae, Autoencoder)
     assert model.vocabulary == NSynthDataset(gm_dataset, split="train").vocabulary
     assert model.config == SingConfig.for_vocabulary(model.vocabulary, "tiny")

@@ -16,7 +16,7 @@ import torch
 from sing import dsp
 from sing.data.nsynth import NSynthDataset, collate_notes
 from sing.models import frames
-from sing.models.io import load_model
+from sing.models.io import load_model_file
 from sing.training.config import TrainConfig
 from sing.training.trainer import train
 
@@ -53,8 +53,8 @@ def test_warmup_leaves_the_silence_plateau(short_notes: Path, tmp_path: Path):
     torch.set_num_threads(1)
     train_set = NSynthDataset(short_notes, split="train")
     wav = collate_notes(train_set.__getitems__(list(range(len(train_set)))))["wav"]
-    paper, _ = load_model(_train(short_notes, tmp_path / "paper", 0, 0.0))
-    warm, _ = load_model(_train(short_notes, tmp_path / "warm", 40, 1.0))
+    paper, _ = load_model_file(_train(short_notes, tmp_path / "paper", 0, 0.0))
+    warm, _ = load_model_file(_train(short_notes, tmp_path / "warm", 40, 1.0))
 
     target = dsp.log_power_spectrogram(frames.loss_target(wav, paper.config))
     silence = float(target[target > 1].mean())  # the error of an all-zero output

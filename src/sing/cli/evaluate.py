@@ -82,14 +82,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from sing.evaluation.evaluator import evaluate_model
     from sing.evaluation.provenance import check_evaluation_data
     from sing.evaluation.tables import results_markdown, write_results
-    from sing.models.io import load_model
+    from sing.models.io import load_model_file
     from sing.utils.device import resolve_device
 
     device = str(resolve_device(args.device))
     if args.out is not None:
         _check_results_path(args.out, args.model, args.data)
 
-    model, info = load_model(args.model, device=device)
+    model, info = load_model_file(args.model, device=device)
     dataset = NSynthDataset(args.data, split=args.split)
     check_evaluation_data(info, dataset, args.split, args.allow_other_data)
     reference = None if args.no_resample else NSynthDataset(args.data, split="train")

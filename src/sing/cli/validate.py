@@ -3,7 +3,7 @@
 Each numeric option of every ``sing`` command declares its type with :func:`integer` or
 :func:`real` instead of a bare ``int`` / ``float``: the value is checked while the command line
 is parsed, before any work starts, so ``--duration 1e9``, ``--lr inf`` or ``--limit -1`` give
-one line and exit 2 instead of a 58 TiB allocation or a traceback. ``tests/test_cli_numbers.py``
+one line and exit 2 instead of a 58 TiB allocation or a traceback. ``tests/cli/test_cli_numbers.py``
 walks the whole parser and feeds every such option NaN, infinities and values outside its
 declared range; a bare ``int`` / ``float`` option fails that test.
 

@@ -47,6 +47,13 @@ def note_name(instrument: str, pitch: int, velocity: int) -> str:
     return f"{instrument}-{pitch:03d}-{velocity:03d}"
 
 
+def _seconds(value: Any) -> float | None:
+    """A number of seconds, or None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Symbols of a data set, in the order of the model's lookup tables.
@@ -59,6 +66,8 @@ class Vocabulary:
         pitch_min / pitch_max: the MIDI pitch range present in the data (inclusive).
         sample_rate: samples per second.
         note_length: samples per note.
+        hold: seconds the notes' key was held before their release (None: not known; a model
+            file's loader fills it from the recipe of older files).
     """
 
     instruments: tuple[str, ...]
@@ -69,6 +78,7 @@ class Vocabulary:
     pitch_max: int = 127
     sample_rate: int = 16000
     note_length: int = 64000
+    hold: float | None = field(default=None, compare=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -155,6 +165,7 @@ class Vocabulary:
                 pitch_max=int(d["pitch_max"]),
                 sample_rate=int(d["sample_rate"]),
                 note_length=int(d["note_length"]),
+                hold=_seconds(d.get("hold", dict(d.get("extra", {})).get("hold"))),
                 extra=dict(d.get("extra", {})),
             )
         except (KeyError, TypeError, ValueError) as err:

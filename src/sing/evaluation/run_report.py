@@ -46,7 +46,7 @@ def report_for_run(
     from sing.evaluation.listening_page import choose_showcase, write_report
     from sing.evaluation.provenance import check_evaluation_data
     from sing.evaluation.tables import write_results
-    from sing.models.io import load_model
+    from sing.models.io import load_model_file
 
     if run is None and model_path is None:
         raise SingError("give --run RUN_DIR or --model FILE")
@@ -56,7 +56,7 @@ def report_for_run(
         model_path = model_path or run / MODEL_FILE
         if not model_path.is_file():
             raise SingError(f"no {MODEL_FILE} in this run (has training finished?)", run)
-    model, info = load_model(model_path, device=device)
+    model, info = load_model_file(model_path, device=device)
     if data is None and isinstance(info.recipe.get("data"), str):
         data = Path(info.recipe["data"])  # the folder the model was trained on
     if data is None:

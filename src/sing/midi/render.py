@@ -60,19 +60,12 @@ class RenderPlan:
 
 
 def model_hold(model: torch.nn.Module) -> int:
-    """Samples the model's training notes were held before their release.
-
-    Read from the vocabulary's ``extra["hold"]`` or the recipe's ``"hold"`` (seconds, as
-    ``sing dataset build --hold`` takes it); else ``DEFAULT_HOLD_FRACTION`` of the note
-    (NSynth's 3 s of 4).
-    """
+    """Samples the model's training notes were held before their release: the vocabulary's
+    ``hold`` (seconds, as ``sing dataset build --hold`` takes it), else
+    ``DEFAULT_HOLD_FRACTION`` of the note (NSynth's 3 s of 4)."""
     vocabulary = model.vocabulary
-    info = getattr(model, "info", None)
-    recipe = info.recipe if info is not None else {}
-    for source in (vocabulary.extra, recipe, recipe.get("data", {}) if recipe else {}):
-        value = source.get("hold") if isinstance(source, Mapping) else None
-        if isinstance(value, int | float) and value > 0:
-            return min(int(round(value * vocabulary.sample_rate)), vocabulary.note_length)
+    if vocabulary.hold is not None and vocabulary.hold > 0:
+        return min(int(round(vocabulary.hold * vocabulary.sample_rate)), vocabulary.note_length)
     return int(DEFAULT_HOLD_FRACTION * vocabulary.note_length)
 
 
@@ -258,13 +251,13 @@ def render_file(
 
     ``dtype`` is the compute dtype of :func:`sing.generation.generate` on ``device``.
     """
-    from sing.models.io import load_model
+    from sing.models.io import load_model_file
     from sing.pretrained import resolve_model_path
 
     out_wav = check_output(out_wav)
     model_path = resolve_model_path(model_path)
     score = read_midi(midi_path)
-    model, info = load_model(model_path, device=device, kind="sing")
+    model, info = load_model_file(model_path, device=device, kind="sing")
     model.info = info
     mix, rate = render_score(model, score, sample_rate, program_map, instrument, batch_size,
                              dtype, progress)

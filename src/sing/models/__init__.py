@@ -4,7 +4,7 @@ from sing.models.autoencoder import Autoencoder
 from sing.models.config import PRESETS, SingConfig
 from sing.models.decoder import Decoder
 from sing.models.encoder import Encoder
-from sing.models.io import ModelInfo, load_model, read_info, save_model
+from sing.models.io import ModelInfo, load_model_file, read_info, save_model
 from sing.models.sequence_generator import SequenceGenerator
 from sing.models.sing import SING
 
@@ -17,7 +17,7 @@ __all__ = [
     "ModelInfo",
     "SequenceGenerator",
     "SingConfig",
-    "load_model",
+    "load_model_file",
     "read_info",
     "save_model",
 ]

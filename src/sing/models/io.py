@@ -147,7 +147,7 @@ def save_model(
     ``vocabulary`` defaults to ``model.vocabulary``; ``training_data`` records the data it
     was trained on (:func:`sing.data.fingerprint.training_data`). ``dtype`` (one of
     :data:`SAVE_DTYPES`, e.g. ``torch.float16`` for a file half the size) stores every
-    floating-point tensor in that type; None keeps the model's own. :func:`load_model` reads
+    floating-point tensor in that type; None keeps the model's own. :func:`load_model_file` reads
     such a file back into the float32 modules. Returns the path written.
     """
     from safetensors.torch import save
@@ -290,7 +290,7 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
         raise SingError(f"corrupt model file ({err})", path) from None
 
 
-def load_model(
+def load_model_file(
     path: str | Path,
     device: str | torch.device = "cpu",
     kind: str | None = None,

@@ -4,13 +4,14 @@ A model file is input: its metadata (config, vocabulary, recipe) and its tensors
 by accident or on purpose. :func:`validate_metadata` checks the whole metadata (types,
 ranges, consistency between config and vocabulary) and every tensor entry of the safetensors
 header (names, shapes, dtypes) against the shapes the config implies, computed on the
-``meta`` device (nothing allocated). Only then does :func:`sing.models.io.load_model` read the
+``meta`` device (nothing allocated). Only then does :func:`sing.models.io.load_model_file` read the
 tensors, and :func:`check_tensor_values` refuses a non-finite weight. Each refusal is one
 :class:`~sing.errors.SingError` naming the file and the field or tensor that is wrong.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping
@@ -183,10 +184,21 @@ def _check_vocabulary(raw: Any, config: SingConfig, path: Path) -> Vocabulary:
     if not isinstance(extra, dict):
         raise _bad("vocabulary.extra", "must be a JSON object", path)
     _check_hold(extra.get("hold"), "vocabulary.extra.hold", length / rate, path)
+    _check_hold(raw.get("hold"), "vocabulary.hold", length / rate, path)
     return Vocabulary(instruments=tuple(instruments), instrument_ids=tuple(ids),
                       families=tuple(families), velocities=tuple(velocities),
                       pitch_min=pitch_min, pitch_max=pitch_max, sample_rate=rate,
-                      note_length=length, extra=extra)
+                      note_length=length, hold=_first_seconds(raw.get("hold"),
+                                                              extra.get("hold")),
+                      extra=extra)
+
+
+def _first_seconds(*values: Any) -> float | None:
+    """The first of ``values`` that is a number (a checked hold), as float seconds."""
+    for value in values:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def expected_tensors(model_class: type[nn.Module], config: SingConfig) -> dict[str, torch.Tensor]:
@@ -248,8 +260,12 @@ def validate_metadata(meta: Any, header: Mapping[str, Any], path: str | Path,
     recipe = recipe if isinstance(recipe, dict) else {"recipe": recipe}
     seconds = config.note_length / config.sample_rate
     _check_hold(recipe.get("hold"), "recipe.hold", seconds, path)
-    if isinstance(recipe.get("data"), dict):
-        _check_hold(recipe["data"].get("hold"), "recipe.data.hold", seconds, path)
+    data = recipe.get("data") if isinstance(recipe.get("data"), dict) else {}
+    _check_hold(data.get("hold"), "recipe.data.hold", seconds, path)
+    if vocabulary.hold is None:  # older files: the hold is in the recipe
+        hold = _first_seconds(recipe.get("hold"), data.get("hold"))
+        if hold is not None:
+            vocabulary = dataclasses.replace(vocabulary, hold=hold)
     training_data = None
     if "training_data" in meta:
         training_data = _json(meta, "training_data", path)

@@ -62,6 +62,7 @@ from sing.data.soundfont import format_int_ranges as _ranges
 from sing.data.soundfont import parse_int_ranges
 from sing.data.vocabulary import NSYNTH_VELOCITIES
 from sing.errors import SingError
+from sing.evaluation.heldout import HELDOUT_FILE
 from sing.evaluation.model_card import SYSTEMS as _SYSTEMS
 from sing.evaluation.model_card import summary_line, write_report
 from sing.utils.numbers import (
@@ -95,12 +96,10 @@ DATA_DIR = "data"
 AE_RUN_DIR = "run-autoencoder"
 RUN_DIR = "run"
 EXPORT_FILE = "gm.safetensors"
-HELDOUT_FILE = "heldout.json"
 BUILD_TIMES_FILE = "data-build.json"
 REPORT_MD = "gm-model.md"
 REPORT_JSON = "gm-model.json"
 #: Bump when the cached held-out evaluation changes content.
-HELDOUT_VERSION = 1
 #: The weights are shipped (and evaluated) in this type.
 EXPORT_DTYPE = "float16"
 #: The licence note of FluidR3_GM (Debian's fluid-soundfont-gm copyright file quotes it).
@@ -377,9 +376,9 @@ def _load_rounded(model_file: Path) -> tuple[Any, Any]:
     computing in float32."""
     import torch
 
-    from sing.models.io import load_model
+    from sing.models.io import load_model_file
 
-    model, info = load_model(model_file, kind="sing")
+    model, info = load_model_file(model_file, kind="sing")
     with torch.no_grad():
         for tensor in (*model.parameters(), *model.buffers()):
             if tensor.is_floating_point():
@@ -390,33 +389,13 @@ def _load_rounded(model_file: Path) -> tuple[Any, Any]:
 def heldout_results(out: Path, model: Any, model_file: Path, test_set: Any, train_set: Any,
                     device: str, progress: bool = True) -> dict[str, Any]:
     """The evaluator's results on every test note (systems -> overall and per family, the
-    relative pitch accuracy, ``eval_s``); cached in ``out/heldout.json`` while the model file
-    and the split's notes are the same."""
-    from sing.evaluation.evaluator import evaluate_model
-    from sing.evaluation.tables import to_jsonable
-    from sing.utils.atomic import atomic_write_text
+    relative pitch accuracy, ``eval_s``); cached in ``out/heldout.json``
+    (:func:`sing.evaluation.heldout.cached_heldout`) while the model file and the split's notes
+    are the same."""
+    from sing.evaluation.heldout import cached_heldout
 
-    stat = model_file.stat()
-    key = hashlib.sha256(json.dumps([
-        HELDOUT_VERSION, EXPORT_DTYPE, stat.st_size, stat.st_mtime_ns, list(test_set.names),
-        list(train_set.names),
-    ]).encode()).hexdigest()
-    cache = out / HELDOUT_FILE
-    if cache.is_file():
-        try:
-            saved = json.loads(cache.read_text(encoding="utf-8"))
-            if saved.get("key") == key:
-                logger.info(f"held-out evaluation reused ({cache})")
-                return saved["results"]
-        except (OSError, ValueError, AttributeError, KeyError):
-            pass  # unreadable cache: evaluate again
-    started = time.monotonic()
-    evaluation = evaluate_model(model, test_set, train_set, device=device, progress=progress,
-                                system="sing")
-    results = to_jsonable({k: v for k, v in evaluation.results.items() if k != "meta"})
-    results["eval_s"] = round(time.monotonic() - started, 3)
-    atomic_write_text(cache, json.dumps({"key": key, "results": results}, indent=2) + "\n")
-    return results
+    return cached_heldout(out / HELDOUT_FILE, model, model_file, test_set, train_set, device,
+                          progress, extra_key=(EXPORT_DTYPE,))
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -533,7 +512,8 @@ def export_model(path: Path, model: Any, info: Any, recipe: GmRecipe,
 
     from sing.models.io import save_model
 
-    vocabulary = replace(info.vocabulary, extra={**info.vocabulary.extra, "hold": recipe.hold})
+    vocabulary = replace(info.vocabulary, hold=recipe.hold,
+                         extra={**info.vocabulary.extra, "hold": recipe.hold})
     meta = dict(info.recipe)
     meta.update({
         "hold": recipe.hold,

@@ -21,7 +21,6 @@ finished runs (the trainer resumes or returns at once) and the cached held-out e
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -42,9 +41,7 @@ PNG_FILE = "learning_curve.png"
 MARKDOWN_FILE = "learning_curve.md"
 JSON_FILE = "learning_curve.json"
 #: The held-out evaluation cached in each run folder.
-HELDOUT_FILE = "heldout.json"
 #: Bump when the cached evaluation's content changes (older caches are then recomputed).
-HELDOUT_VERSION = 1
 #: Systems of the evaluator kept per preset: the model, and the two references.
 _REFERENCES = ("resample", "ground_truth")
 _STAGE_MARKERS = {"ae": "o", "seq": "s", "sing": "^"}
@@ -295,37 +292,18 @@ def heldout_evaluation(run_dir: Path, test_set: Any, train_set: Any, device: str
                        progress: bool = True) -> dict[str, dict[str, float]]:
     """Overall metrics (spectral L1, loud-bin L1, pitch accuracy...) of the run's final model
     and of the resample reference and the ground truth on every note of ``test_set``; cached
-    in ``run_dir/heldout.json`` while the model file and the test notes stay the same."""
-    from sing.evaluation.evaluator import evaluate_model
-    from sing.evaluation.tables import to_jsonable
-    from sing.models.io import load_model
+    in ``run_dir/heldout.json`` (:func:`sing.evaluation.heldout.cached_heldout`) while the
+    model file and the test notes stay the same."""
+    from sing.evaluation.heldout import HELDOUT_FILE, cached_heldout
+    from sing.models.io import load_model_file
     from sing.training.trainer import MODEL_FILE
-    from sing.utils.atomic import atomic_write_text
 
     model_path = run_dir / MODEL_FILE
-    stat = model_path.stat()
-    key = hashlib.sha256(json.dumps([
-        HELDOUT_VERSION, stat.st_size, stat.st_mtime_ns, list(test_set.names),
-        list(train_set.names),
-    ]).encode()).hexdigest()
-    cache = run_dir / HELDOUT_FILE
-    if cache.is_file():
-        try:
-            saved = json.loads(cache.read_text(encoding="utf-8"))
-            if saved.get("key") == key:
-                logger.info(f"learning curve: held-out evaluation of {model_path} reused")
-                return {k: _floats(v) for k, v in saved["systems"].items()}
-        except (OSError, ValueError, AttributeError, KeyError):
-            pass  # unreadable cache: evaluate again
-    model, _ = load_model(model_path, device=device, kind="sing")
-    logger.info(f"learning curve: evaluating {model_path} on {len(test_set)} test notes")
-    evaluation = evaluate_model(model, test_set, train_set, device=device, progress=progress,
-                                system="sing")
-    systems = evaluation.results["systems"]
-    found = {name: systems[name]["overall"] for name in ("sing", *_REFERENCES)}
-    atomic_write_text(cache, json.dumps(to_jsonable({"key": key, "systems": found}),
-                                        indent=2) + "\n")
-    return found
+    results = cached_heldout(run_dir / HELDOUT_FILE,
+                             lambda: load_model_file(model_path, device=device, kind="sing")[0],
+                             model_path, test_set, train_set, device, progress)
+    systems = results["systems"]
+    return {name: _floats(systems[name]["overall"]) for name in ("sing", *_REFERENCES)}
 
 
 def _floats(summary: dict[str, Any]) -> dict[str, float]:

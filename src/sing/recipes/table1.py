@@ -55,9 +55,9 @@ def _no_time_autoencoder(source: Path, target: Path) -> Path:
     """Copy the autoencoder file ``source`` with ``time_embedding`` off in its config (the
     autoencoder has no time embedding; the flag only has to match the SING it seeds)."""
     from sing.models.autoencoder import Autoencoder
-    from sing.models.io import load_model, save_model
+    from sing.models.io import load_model_file, save_model
 
-    model, info = load_model(source, kind="autoencoder")
+    model, info = load_model_file(source, kind="autoencoder")
     copy = Autoencoder(info.config.replace(time_embedding=False), vocabulary=info.vocabulary)
     copy.load_state_dict(model.state_dict())
     return save_model(target, copy, info.vocabulary, {**info.recipe, "time_embedding": False})
@@ -87,7 +87,7 @@ def run_table1(
     """
     from sing.data.nsynth import NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
-    from sing.models.io import load_model
+    from sing.models.io import load_model_file
     from sing.training.config import TrainConfig
     from sing.training.trainer import train
 
@@ -127,7 +127,7 @@ def run_table1(
     test_set = NSynthDataset(data, split="test")
     ours: dict[str, dict[str, float]] = {}
     for row in PAPER_ROWS:
-        model, _ = load_model(files[row.key], device=device)
+        model, _ = load_model_file(files[row.key], device=device)
         logger.info(f"table1: evaluating {row.model} ({row.loss} loss)")
         on_train = evaluate_model(model, train_set, None, device=device, limit=subset,
                                   progress=progress)

@@ -242,9 +242,9 @@ class Trainer:
         return sets
 
     def _load_model_file(self, path: Path, kind: str) -> nn.Module:
-        from sing.models.io import load_model
+        from sing.models.io import load_model_file
 
-        model, _ = load_model(path, device=self.device, kind=kind)
+        model, _ = load_model_file(path, device=self.device, kind=kind)
         if model.config != self.model_config:
             raise SingError(f"its model config differs from preset '{self.config.preset}' "
                             "sized for this data set", path)
