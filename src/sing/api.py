@@ -41,7 +41,8 @@ from sing.pretrained import resolve_model_path
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "Note", "NoteSpec", "instrument_embeddings", "load_model", "render_midi", "resolve_note",
+    "Note", "NoteSpec", "export_soundfont", "instrument_embeddings", "load_model", "render_midi",
+    "resolve_note",
     "resolve_notes", "synthesize", "synthesize_batch",
 ]
 
@@ -137,3 +138,12 @@ def render_midi(
     mix, _rate = render_score(model, read_midi(path), sample_rate, program_map, instrument,
                               batch_size, dtype, progress)
     return torch.from_numpy(mix)
+
+
+def export_soundfont(model: SING, out: str | Path, **options) -> Path:
+    """Export ``model`` as a SoundFont (``.sf2``, ``.sf3``) or an SFZ folder (``.sfz``):
+    :func:`sing.export.export_bank` (its keyword options: ``instruments``, ``blend``,
+    ``blend_name``, ``pitches``, ``every``, ``velocities``, ``fmt``, ...). Returns ``out``."""
+    from sing.export import export_bank
+
+    return export_bank(model, out, **options)

@@ -60,30 +60,76 @@ def _fade(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
 
 
+def loop_start(note: np.ndarray, hold: int, fade: int, loop: int, period: int) -> int | None:
+    """Where the seamless sustain loop of ``note`` starts (it ends at ``hold``), or None when
+    the hold is too short to loop.
+
+    The loop is the stretch ``[s, hold)``, about ``loop`` samples; ``s`` is chosen within one
+    ``period`` so that what precedes it (``note[s - fade : s]``) resembles the end of the hold
+    (``note[hold - fade : hold]``), into which the loop's end is cross-faded
+    (:func:`loop_body`).
+    """
+    loop = max(min(loop, hold - 2 * fade), fade + 1)
+    if hold - loop < fade or loop <= fade:
+        return None
+    return _best_offset(note[hold - fade : hold], note[:hold], hold - loop - fade, period) + fade
+
+
+def loop_body(note: np.ndarray, start: int, hold: int, fade: int) -> np.ndarray:
+    """The loop ``note[start:hold]`` with its last ``fade`` samples cross-faded into
+    ``note[start - fade : start]``: played after itself, or after ``note[:start]``, it joins
+    without a click (float32[hold - start])."""
+    body = note[start:hold].copy()
+    ramp = _fade(fade)
+    body[-fade:] = body[-fade:] * (1 - ramp) + note[start - fade : start] * ramp
+    return body
+
+
 def sustain(note: np.ndarray, length: int, hold: int, fade: int, loop: int,
             period: int) -> np.ndarray:
     """The held part of ``note`` extended to ``length`` samples (float32[length]).
 
-    ``note[:hold]`` itself when ``length <= hold``; otherwise the stretch ``[s, hold)`` (about
-    ``loop`` samples, its start chosen within one ``period`` so that what precedes it matches
-    the end of the hold) is repeated as a seamless loop after ``note[:s]``.
+    ``note[:hold]`` itself when ``length <= hold``; otherwise the stretch ``[s, hold)``
+    (:func:`loop_start`) is repeated as a seamless loop (:func:`loop_body`) after ``note[:s]``.
     """
     if length <= hold:
         return note[:length].copy()
-    loop = max(min(loop, hold - 2 * fade), fade + 1)
-    if hold - loop < fade or loop <= fade:  # too short a hold to loop: freeze the last sample
+    s = loop_start(note, hold, fade, loop, period)
+    if s is None:  # too short a hold to loop: freeze the last sample
         out = np.empty(length, dtype=np.float32)
         out[:hold] = note[:hold]
         out[hold:] = note[hold - 1] if hold > 0 else 0.0
         return out
-    # the loop's end is cross-faded into note[s - fade : s], which leads into note[s]:
-    # choose s so that note[s - fade : s] resembles note[hold - fade : hold]
-    s = _best_offset(note[hold - fade : hold], note[:hold], hold - loop - fade, period) + fade
-    body = note[s:hold].copy()
-    ramp = _fade(fade)
-    body[-fade:] = body[-fade:] * (1 - ramp) + note[s - fade : s] * ramp
+    body = loop_body(note, s, hold, fade)
     reps = math.ceil((length - s) / len(body))
     return np.concatenate([note[:s], np.tile(body, reps)])[:length].astype(np.float32)
+
+
+def fade_and_period(sample_rate: int, pitch: int | None) -> tuple[int, int]:
+    """(cross-fade length, alignment search span) in samples, as :func:`fit_note` uses them:
+    ``RELEASE_FADE`` and one period of ``pitch`` (the fade if None), within [2, 4 fades]."""
+    fade = max(1, int(RELEASE_FADE * sample_rate))
+    period = int(round(sample_rate / midi_to_hz(pitch))) if pitch is not None else fade
+    return fade, max(2, min(period, fade * 4))
+
+
+def sustain_loop(note: np.ndarray, hold: int, sample_rate: int,
+                 pitch: int | None = None) -> tuple[int, int] | None:
+    """The seamless loop ``(start, end)`` (samples, end excluded: ``end`` is the hold) that
+    :func:`fit_note` repeats to sustain ``note`` past its hold, or None when the hold is too
+    short to loop (or the note has no release).
+
+    ``fit_note(note, end, hold, ...)`` is then a sample whose ``[start, end)`` can be looped
+    by a sampler: the loop's end leads back into its start without a click, and what follows
+    ``end`` (the note's own release) follows the loop's end as well.
+    """
+    note = np.asarray(note, dtype=np.float32)
+    hold = int(min(max(hold, 1), len(note)))
+    if hold >= len(note):
+        return None
+    fade, period = fade_and_period(sample_rate, pitch)
+    start = loop_start(note, hold, fade, int(LOOP_SECONDS * sample_rate), period)
+    return None if start is None else (start, hold)
 
 
 def fit_note(note: np.ndarray, duration: int, hold: int, sample_rate: int,
@@ -103,9 +149,7 @@ def fit_note(note: np.ndarray, duration: int, hold: int, sample_rate: int,
     length = len(note)
     hold = int(min(max(hold, 1), length))
     duration = max(int(duration), 0)
-    fade = max(1, int(RELEASE_FADE * sample_rate))
-    period = int(round(sample_rate / midi_to_hz(pitch))) if pitch is not None else fade
-    period = max(2, min(period, fade * 4))
+    fade, period = fade_and_period(sample_rate, pitch)
     played = sustain(note, duration + fade, hold, fade, int(LOOP_SECONDS * sample_rate), period)
     if hold >= length:  # no release in the training notes: fade out at note-off
         out = played[: duration + fade].copy()
