@@ -54,3 +54,18 @@ def tiny_model_file(tmp_path: Path, vocabulary: Vocabulary) -> Path:
     torch.manual_seed(0)
     model = SING(SingConfig.for_vocabulary(vocabulary, "tiny"), vocabulary)
     return save_model(tmp_path / "tiny.safetensors", model, recipe={"stage": "untrained"})
+
+
+@pytest.fixture(scope="session")
+def reference_run(gm_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted tiny run of all three stages (2 epochs each), checkpoint every step."""
+    from train_helpers import run_cli, train_args
+
+    out = tmp_path_factory.mktemp("train") / "reference"
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert run_cli(*train_args(gm_dataset, out, "--checkpoint-every", "0")) == 0
+    finally:
+        torch.set_num_threads(before)
+    return out

@@ -127,9 +127,9 @@ def cmd_curve(args: argparse.Namespace) -> int:
     from sing.training.trainer import TrainingInterrupted
     from sing.utils.device import resolve_device
 
-    _check_experiment_folder(args.out, args.data)
     presets = parse_presets(args.presets)
-    epochs = (parse_epochs(args.epochs) if args.epochs else None)
+    epochs = parse_epochs(args.epochs) if args.epochs else None
+    _check_experiment_folder(args.out, args.data)
     device = str(resolve_device(args.device))
     try:
         table = run_learning_curve(
