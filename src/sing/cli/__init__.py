@@ -23,7 +23,7 @@ logger = logging.getLogger("sing")
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every sub-command registered."""
-    from sing.cli import dataset, evaluate, model, render, train
+    from sing.cli import app, dataset, evaluate, listening, model, render, train
     from sing.cli.validate import OneLineParser
 
     parser = OneLineParser(
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (dataset, model, render, train, evaluate):
+    for module in (dataset, model, render, train, evaluate, app, listening):
         module.register(sub)
     return parser
 
