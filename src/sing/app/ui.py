@@ -19,7 +19,9 @@ import functools
 import logging
 import os
 import secrets
+import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,14 +74,30 @@ class Files:
         self.folder = Path(folder or tempfile.mkdtemp(prefix="sing-app-"))
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    def wav(self, audio: Audio, name: str | None = None) -> str:
-        """Write ``audio`` as a 16-bit WAV; ``name`` None: a random name (blind tests)."""
-        safe = "".join(c if c.isalnum() or c in "-_+." else "_" for c in (name or ""))
-        folder = self.folder / secrets.token_hex(8)
+    def wav(self, audio: Audio, name: str) -> str:
+        """Write ``audio`` as a 16-bit WAV named ``name`` (made file-name safe)."""
+        safe = "".join(c if c.isalnum() or c in "-_+." else "_" for c in name) or "audio"
+        self.prune()
+        folder = self.folder / secrets.token_hex(8)  # each request its own folder
         folder.mkdir()
-        path = folder / (f"{safe}.wav" if safe else f"{secrets.token_hex(8)}.wav")
+        path = folder / f"{safe}.wav"
         path.write_bytes(wav_bytes(audio))
         return str(path)
+
+
+    def prune(self, max_age: float = 3600.0) -> None:
+        """Remove what was written more than ``max_age`` seconds ago (Gradio has its copy)."""
+        now = time.time()
+        for entry in self.folder.iterdir():
+            try:
+                if now - entry.stat().st_mtime > max_age:
+                    shutil.rmtree(entry, ignore_errors=True)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """Remove the folder."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _theme():
@@ -110,14 +128,15 @@ def build_app(session: AppSession, listening: ListeningTest | None = None,
                     f"{vocab.sample_rate} Hz.")
         with gr.Tabs():
             with gr.Tab("Play", id="play", elem_id="tab-play"):
-                _play_tab(session, files, choices, velocities, default_velocity)
+                first = _play_tab(session, files, choices, velocities, default_velocity)
             with gr.Tab("Render", id="render", elem_id="tab-render"):
                 _render_tab(session, files)
             if _has_export():  # the SoundFont export lives in another branch for now
                 with gr.Tab("Export", id="export", elem_id="tab-export"):
                     gr.Markdown("The SoundFont export is installed: use `sing export`.")
             with gr.Tab("Listen", id="listen", elem_id="tab-listen"):
-                _listen_tab(listening, files)
+                _listen_tab(listening)
+    demo.sing_warm_up = (first, 1.0, None, 0.5, None, 0.5, "C4", default_velocity)
     return demo
 
 
@@ -128,7 +147,8 @@ def _has_export() -> bool:
 
 
 def _play_tab(session: AppSession, files: Files, choices: list, velocities: list,
-              default_velocity: int) -> None:
+              default_velocity: int) -> str:
+    """The Play tab; returns the instrument it shows first."""
     import gradio as gr
 
     gr.Markdown("Choose an instrument (grouped by family), or blend up to three with weights; "
@@ -138,8 +158,8 @@ def _play_tab(session: AppSession, files: Files, choices: list, velocities: list
     pairs = []
     for i in range(MAX_BLEND):
         with gr.Row():
-            inst = gr.Dropdown(choices=choices, value=first if i == 0 else None,
-                               label="Instrument" if i == 0 else f"Blend with (optional) {i}",
+            label = "Instrument" if i == 0 else f"Blend with instrument {i + 1} (optional)"
+            inst = gr.Dropdown(choices=choices, value=first if i == 0 else None, label=label,
                                allow_custom_value=True, filterable=True, scale=3,
                                elem_id=f"play-instrument-{i}")
             weight = gr.Number(value=1.0 if i == 0 else 0.5, label="Weight", minimum=0,
@@ -151,20 +171,23 @@ def _play_tab(session: AppSession, files: Files, choices: list, velocities: list
         velocity = gr.Dropdown(choices=velocities, value=default_velocity, label="Velocity",
                                elem_id="play-velocity")
     button = gr.Button("Play", variant="primary", elem_id="play-button")
-    audio = gr.Audio(label="Note", type="filepath", autoplay=True, interactive=False,
-                     buttons=["download"], elem_id="play-audio")
     with gr.Row():
-        image = gr.Image(label="Spectrogram", interactive=False, elem_id="play-spectrogram")
-        download = gr.File(label="WAV", interactive=False, elem_id="play-wav")
+        audio = gr.Audio(label="Note", type="filepath", autoplay=True, interactive=False,
+                         buttons=["download"], scale=3, elem_id="play-audio")
+        download = gr.File(label="WAV", interactive=False, scale=1, elem_id="play-wav")
+    image = gr.Image(label="Spectrogram (0-8 kHz, 80 dB)", interactive=False,
+                     buttons=["download"], elem_id="play-spectrogram")
     samples = gr.State(None)
 
     @guarded
     def play(*values: Any):
+        start = time.perf_counter()
         *blend, pitch_text, velocity_value = values
         parts = [(blend[2 * i], blend[2 * i + 1]) for i in range(MAX_BLEND)]
         spec = session.instrument_spec(parts)
         result = session.play(spec, pitch_text, velocity_value)
         path = files.wav(result, result.title)
+        logger.info("play: %s in %.0f ms", result.title, 1000 * (time.perf_counter() - start))
         return path, path, result.samples
 
     @guarded
@@ -172,7 +195,9 @@ def _play_tab(session: AppSession, files: Files, choices: list, velocities: list
         return None if wav is None else spectrogram_image(wav)
 
     button.click(play, inputs=[*pairs, pitch, velocity], outputs=[audio, download, samples],
-                 concurrency_limit=2).then(spectrogram, inputs=samples, outputs=image)
+                 concurrency_limit=2, api_name="play").then(spectrogram, inputs=samples,
+                                                              outputs=image)
+    return first
 
 
 def _render_tab(session: AppSession, files: Files) -> None:
@@ -252,7 +277,7 @@ def _rows(rows: Any) -> list[list]:
     return [list(r) for r in rows]
 
 
-def _listen_tab(listening: ListeningTest | None, files: Files) -> None:
+def _listen_tab(listening: ListeningTest | None) -> None:
     import gradio as gr
 
     if listening is None:
@@ -272,8 +297,8 @@ def _listen_tab(listening: ListeningTest | None, files: Files) -> None:
         start = gr.Button("Start", variant="primary", elem_id="listen-start")
     status = gr.Markdown("Enter a listener id and press Start.", elem_id="listen-status")
     with gr.Row():
-        players = [gr.Audio(label=name, type="filepath", interactive=False, visible=False,
-                            buttons=[], elem_id=f"listen-{name.lower()}")
+        # plain <audio> players: a waveform picture would let X be matched by eye
+        players = [gr.HTML("", visible=False, elem_id=f"listen-{name.lower()}")
                    for name in ("A", "B", "X")]
     with gr.Row():
         answer_a = gr.Button("A", visible=False, elem_id="answer-a")
@@ -286,13 +311,13 @@ def _listen_tab(listening: ListeningTest | None, files: Files) -> None:
         pos, total = current["pos"], current["total"]
         done = total - len(trials) + pos
         if pos >= len(trials):
-            hidden = [gr.update(visible=False, value=None)] * 3 + [gr.update(visible=False)] * 2
+            hidden = [gr.update(visible=False, value="")] * 3 + [gr.update(visible=False)] * 2
             return [current, f"All {total} trials answered: thank you, "
                     f"{current['listener']}.", *hidden]
         trial = trials[pos]
         sounds = listening.sounds(trial)
         rate = listening.held.sample_rate
-        paths = {k: files.wav(Audio(v, rate, "")) for k, v in sounds.items()}
+        paths = {k: audio_html(k, Audio(v, rate, "")) for k, v in sounds.items()}
         note = f"{trial.family}, pitch {trial.pitch}, velocity {trial.velocity}"
         if trial.kind == "abx":
             text = (f"Trial {done + 1} of {total} · **ABX** ({note}): A and B are the "
@@ -304,7 +329,7 @@ def _listen_tab(listening: ListeningTest | None, files: Files) -> None:
             labels = ("A sounds better", "B sounds better")
         players_out = [gr.update(value=paths["A"], visible=True),
                        gr.update(value=paths["B"], visible=True),
-                       gr.update(value=paths.get("X"), visible="X" in paths)]
+                       gr.update(value=paths.get("X", ""), visible="X" in paths)]
         return [current, text, *players_out, gr.update(value=labels[0], visible=True),
                 gr.update(value=labels[1], visible=True)]
 
@@ -334,9 +359,47 @@ def _listen_tab(listening: ListeningTest | None, files: Files) -> None:
     answer_b.click(on_answer("B"), inputs=state, outputs=outputs, concurrency_limit=4)
 
 
-def launch(demo: Any, host: str = "127.0.0.1", port: int = 7860, **kwargs: Any) -> Any:
-    """Serve the page (blocks until stopped unless ``prevent_thread_lock=True``); no share
-    link, no server-side rendering, the system's fonts."""
-    return demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
-                       ssr_mode=False, theme=_theme(), show_error=True, footer_links=[],
-                       quiet=True, **kwargs)
+def audio_html(label: str, audio: Audio) -> str:
+    """A labelled ``<audio>`` player holding ``audio`` as a data URL (no waveform shown)."""
+    import base64
+    import html
+
+    data = base64.b64encode(wav_bytes(audio)).decode("ascii")
+    return (f'<div class="sing-player"><b>{html.escape(label)}</b><br>'
+            f'<audio controls preload="auto" src="data:audio/wav;base64,{data}"></audio></div>')
+
+
+def launch(demo: Any, host: str = "127.0.0.1", port: int = 7860, *, warm: bool = True,
+           block: bool = True) -> Any:
+    """Serve the page: no share link, no server-side rendering, the system's fonts.
+
+    ``warm``: play one note through the server before anyone clicks (the first request
+    through Gradio's queue costs seconds more than the next ones). ``block``: serve until
+    stopped (else return at once, the server running in a thread).
+    """
+    result = demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
+                         ssr_mode=False, theme=_theme(), show_error=True, footer_links=[],
+                         quiet=True, prevent_thread_lock=True)
+    if warm:
+        warm_up_server(demo, host, port)
+    if block:
+        demo.block_thread()
+    return result
+
+
+def warm_up_server(demo: Any, host: str, port: int) -> float | None:
+    """Play a note through the running server (``gradio_client``); returns the seconds it
+    took, or None (with a warning) when it failed."""
+    from gradio_client import Client
+
+    local = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    start = time.perf_counter()
+    try:
+        client = Client(f"http://{local}:{port}/", verbose=False, download_files=False)
+        client.predict(*demo.sing_warm_up, api_name="/play")
+    except Exception as err:  # noqa: BLE001 - a failed warm-up only costs the first click
+        logger.warning("app: warm-up request failed (%s)", err)
+        return None
+    seconds = time.perf_counter() - start
+    logger.debug("app: warm-up request in %.2f s", seconds)
+    return seconds

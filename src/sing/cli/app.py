@@ -45,7 +45,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     import sing.api
     from sing.app.listening import AnswerLog, HeldOutNotes, ListeningTest
     from sing.app.session import AppSession
-    from sing.app.ui import build_app, launch
+    from sing.app.ui import Files, build_app, launch
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     model = sing.api.load_model(args.model)
@@ -59,8 +59,11 @@ def cmd_app(args: argparse.Namespace) -> int:
         logger.info("listening test: %d held-out notes of %s; answers to %s",
                     len(held.notes), args.listen_data, args.answers)
     session.warm_up()
-    demo = build_app(session, listening)
-    logger.info("sing app: http://%s:%d", args.host, args.port)
-    print(f"sing app: serving on http://{args.host}:{args.port}", flush=True)
-    launch(demo, args.host, args.port)
+    files = Files()
+    try:
+        demo = build_app(session, listening, files)
+        print(f"sing app: serving on http://{args.host}:{args.port}", flush=True)
+        launch(demo, args.host, args.port)  # blocks until stopped
+    finally:
+        files.close()
     return 0
