@@ -156,15 +156,16 @@ def _play_tab(session: AppSession, files: Files, choices: list, velocities: list
     names = [value for _, value in choices]
     first = "keyboard_acoustic_000" if "keyboard_acoustic_000" in names else names[0]
     pairs = []
-    for i in range(MAX_BLEND):
-        with gr.Row():
-            label = "Instrument" if i == 0 else f"Blend with instrument {i + 1} (optional)"
-            inst = gr.Dropdown(choices=choices, value=first if i == 0 else None, label=label,
-                               allow_custom_value=True, filterable=True, scale=3,
-                               elem_id=f"play-instrument-{i}")
-            weight = gr.Number(value=1.0 if i == 0 else 0.5, label="Weight", minimum=0,
-                               scale=1, elem_id=f"play-weight-{i}")
-        pairs += [inst, weight]
+    with gr.Row():
+        for i in range(MAX_BLEND):
+            with gr.Column(min_width=220):
+                label = "Instrument" if i == 0 else f"Blend with instrument {i + 1} (optional)"
+                inst = gr.Dropdown(choices=choices, value=first if i == 0 else None, label=label,
+                                   allow_custom_value=True, filterable=True,
+                                   elem_id=f"play-instrument-{i}")
+                weight = gr.Number(value=1.0 if i == 0 else 0.5, label="Weight", minimum=0,
+                                   elem_id=f"play-weight-{i}")
+            pairs += [inst, weight]
     with gr.Row():
         pitch = gr.Textbox(value="C4", label="Pitch (note name or MIDI number)",
                            elem_id="play-pitch")
@@ -173,10 +174,11 @@ def _play_tab(session: AppSession, files: Files, choices: list, velocities: list
     button = gr.Button("Play", variant="primary", elem_id="play-button")
     with gr.Row():
         audio = gr.Audio(label="Note", type="filepath", autoplay=True, interactive=False,
-                         buttons=["download"], scale=3, elem_id="play-audio")
+                         buttons=["download"], scale=2, elem_id="play-audio")
         download = gr.File(label="WAV", interactive=False, scale=1, elem_id="play-wav")
-    image = gr.Image(label="Spectrogram (0-8 kHz, 80 dB)", interactive=False,
-                     buttons=["download"], elem_id="play-spectrogram")
+    image = gr.Image(label="Spectrogram (0 Hz to half the sample rate, 80 dB)",
+                     interactive=False, buttons=["download"], height=260,
+                     elem_id="play-spectrogram")
     samples = gr.State(None)
 
     @guarded
@@ -366,7 +368,8 @@ def audio_html(label: str, audio: Audio) -> str:
 
     data = base64.b64encode(wav_bytes(audio)).decode("ascii")
     return (f'<div class="sing-player"><b>{html.escape(label)}</b><br>'
-            f'<audio controls preload="auto" src="data:audio/wav;base64,{data}"></audio></div>')
+            f'<audio controls preload="auto" style="width: 100%" '
+            f'src="data:audio/wav;base64,{data}"></audio></div>')
 
 
 def launch(demo: Any, host: str = "127.0.0.1", port: int = 7860, *, warm: bool = True,

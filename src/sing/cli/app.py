@@ -46,13 +46,21 @@ def cmd_app(args: argparse.Namespace) -> int:
     from sing.app.listening import AnswerLog, HeldOutNotes, ListeningTest
     from sing.app.session import AppSession
     from sing.app.ui import Files, build_app, launch
+    from sing.errors import SingError
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    answers = None
+    if args.listen_data is not None:  # refuse a bad folder or CSV before loading anything
+        from sing.data.split import SPLIT_FILE
+
+        if not (args.listen_data / SPLIT_FILE).is_file():
+            raise SingError(f"not a data folder with a {SPLIT_FILE} (make one with "
+                            "`sing dataset split`)", args.listen_data)
+        answers = AnswerLog(args.answers)
     model = sing.api.load_model(args.model)
     session = AppSession(model)
     listening = None
-    if args.listen_data is not None:
-        answers = AnswerLog(args.answers)
+    if answers is not None:
         held = HeldOutNotes(model, args.listen_data, split=args.listen_split,
                             limit=args.listen_limit)
         listening = ListeningTest(held, answers, seed=args.seed)
