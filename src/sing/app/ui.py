@@ -32,6 +32,9 @@ from sing.errors import SingError
 
 logger = logging.getLogger(__name__)
 
+#: Largest upload the server stores (the Render tab refuses MIDI files over 1 MB itself, with
+#: its own message; Gradio refuses anything over this before storing it).
+MAX_UPLOAD_BYTES = 4_000_000
 SOURCE_CANON = "Bundled piece: Pachelbel's Canon in D"
 SOURCE_UPLOAD = "Uploaded MIDI file"
 TRACK_HEADERS = ["track", "name", "programs", "notes", "instrument (blank: the track's own)"]
@@ -382,7 +385,8 @@ def launch(demo: Any, host: str = "127.0.0.1", port: int = 7860, *, warm: bool =
     """
     result = demo.launch(server_name=host, server_port=port, share=False, inbrowser=False,
                          ssr_mode=False, theme=_theme(), show_error=True, footer_links=[],
-                         quiet=True, prevent_thread_lock=True)
+                         quiet=True, prevent_thread_lock=True,
+                         max_file_size=MAX_UPLOAD_BYTES)
     if warm:
         warm_up_server(demo, host, port)
     if block:
