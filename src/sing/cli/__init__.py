@@ -23,7 +23,9 @@ logger = logging.getLogger("sing")
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every sub-command registered."""
-    from sing.cli import dataset, demo, evaluate, experiment, export, model, render, train
+    from sing.cli import (
+        app, dataset, demo, evaluate, experiment, export, listening, model, render, train,
+    )
     from sing.cli.validate import OneLineParser
 
     parser = OneLineParser(
@@ -34,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (dataset, model, render, export, train, evaluate, experiment, demo):
+    for module in (dataset, model, render, export, train, evaluate, experiment, demo, app,
+                   listening):
         module.register(sub)
     return parser
 
