@@ -68,7 +68,7 @@ def modulation_ratio_db(track: np.ndarray, rate: float, frequency: float,
     if n < 8 or frequency >= rate / 2:
         return float("nan")
     resolution = rate / n
-    half = max(2.0, 2.5 * resolution)  # Hann main lobe: +-2 bins
+    half = buzz_band_hz(n, rate)
     if slow_band[1] - slow_band[0] < 2 * resolution or frequency - half <= slow_band[1]:
         return float("nan")
     power = np.abs(np.fft.rfft((m - m.mean()) * _hann(n))) ** 2
@@ -80,22 +80,33 @@ def modulation_ratio_db(track: np.ndarray, rate: float, frequency: float,
     return 10.0 * math.log10(max(buzz, 1e-300) / slow)
 
 
+def buzz_band_hz(length: int, rate: float) -> float:
+    """Half-width (Hz) of the band around the frame rate for a track of ``length`` samples at
+    ``rate`` Hz: the Hann window's main lobe (2.5 bins of ``rate / length``), at least 2 Hz."""
+    return max(2.0, 2.5 * rate / max(length, 1))
+
+
 def frame_rate_buzz_db(
     wav: np.ndarray, sample_rate: int, frame_rate: float, start: int = 0,
     end: int | None = None, *, window: int = BUZZ_WINDOW, hop: int = BUZZ_HOP,
-    loud_db: float = LOUD_DB,
+    loud_db: float = LOUD_DB, bins: np.ndarray | None = None,
 ) -> float:
     """Frame-rate buzz (dB) of ``wav[start:end]`` (a steady stretch of a note; see the module
     docstring): the mean over the loud bins of :func:`modulation_ratio_db` at ``frame_rate``
-    (e.g. ``sample_rate / stride`` of the decoder). nan when the stretch is silent or shorter
-    than the analysis needs (about 0.2 s)."""
+    (e.g. ``sample_rate / stride`` of the decoder). ``bins`` (``ndarray[window // 2 + 1]`` of
+    bool) keeps only those bins (loud still means within ``loud_db`` of the loudest of all).
+    nan when the stretch is silent, shorter than the analysis needs (about 0.2 s) or has no
+    loud bin left."""
     x = np.asarray(wav, dtype=np.float64).reshape(-1)[start:end]
     mags = magnitude_tracks(x, window, hop)
     rate = sample_rate / hop
     if mags.shape[0] < 8 or not np.any(mags):
         return float("nan")
     mean_power = (mags**2).mean(axis=0)
-    loud = np.flatnonzero(mean_power >= mean_power.max() * 10.0 ** (-loud_db / 10.0))
+    loud = mean_power >= mean_power.max() * 10.0 ** (-loud_db / 10.0)
+    if bins is not None:
+        loud &= np.asarray(bins, dtype=bool)
+    loud = np.flatnonzero(loud)
     values = [modulation_ratio_db(mags[:, k], rate, frame_rate) for k in loud]
     finite = [v for v in values if math.isfinite(v)]
     return float(np.mean(finite)) if finite else float("nan")

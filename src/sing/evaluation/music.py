@@ -19,7 +19,11 @@ score matters, the score's notes (objects with ``start``, ``end`` in seconds, ``
   30 ms merged) within 50 ms (as ``mir_eval.onset``), F1.
 - :func:`piece_buzz_db`: the frame-rate buzz (:mod:`sing.dsp.modulation`) over the steady
   stretches of the score (no note starts or ends; 80 ms after an event to 20 ms before the
-  next, at least 0.2 s), their mean weighted by length.
+  next, at least 0.2 s), their mean weighted by length. In a chord, two partials of the
+  sounding notes that fall in one STFT bin beat at their difference, which may be near the
+  frame rate whatever plays them: :func:`clean_bins` leaves out the bins where the score's
+  harmonic partials (``h * f0``, equal temperament) make such a pair, so that what is left
+  reads the renderer's own ripple.
 - the noise floor of a piece is :func:`sing.dsp.modulation.noise_floor_share` against the
   teacher's rendition.
 """
@@ -32,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from sing.dsp.modulation import frame_rate_buzz_db
+from sing.dsp.modulation import BUZZ_HOP, BUZZ_WINDOW, buzz_band_hz, frame_rate_buzz_db
 
 CHROMA_HOP = 512
 MEL_WINDOWS: tuple[int, ...] = (512, 1024, 2048)
@@ -175,15 +179,45 @@ def steady_segments(notes: Sequence[Any], after: float = STEADY_AFTER_S,
     return out
 
 
+#: Extra width (Hz) around the band for partials that are not exactly where the score puts them.
+DETUNE_HZ = 3.0
+
+
+def clean_bins(pitches: Iterable[int], sample_rate: int, frame_rate: float, band: float,
+               window: int = BUZZ_WINDOW) -> np.ndarray:
+    """``ndarray[window // 2 + 1]`` of bool: the bins of a ``window``-sample Hann STFT where no
+    two harmonic partials of ``pitches`` within the window's main lobe (+-2 bins) lie
+    ``frame_rate`` +- (``band`` + :data:`DETUNE_HZ`) apart (they would beat near it)."""
+    partials = []
+    for pitch in pitches:
+        f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+        partials += list(f0 * np.arange(1, int(sample_rate / 2 / f0) + 1))
+    p = np.sort(np.asarray(partials))
+    width = sample_rate / window
+    keep = np.ones(window // 2 + 1, dtype=bool)
+    for k in range(len(keep)):
+        near = p[np.abs(p - k * width) < 2 * width]
+        if len(near) > 1:
+            gaps = np.abs(near[:, None] - near[None, :])
+            keep[k] = not np.any(np.abs(gaps - frame_rate) <= band + DETUNE_HZ)
+    return keep
+
+
 def piece_buzz_db(wav: np.ndarray, sample_rate: int, notes: Sequence[Any],
                   frame_rate: float) -> float:
-    """The frame-rate buzz (dB) of a rendition over the score's steady stretches, their mean
-    weighted by length; nan when the score has no stretch long enough."""
+    """The frame-rate buzz (dB) of a rendition over the score's steady stretches (in the
+    bins :func:`clean_bins` keeps), their mean weighted by length; nan when the score has no
+    stretch long enough."""
     x = np.asarray(wav, dtype=np.float64).reshape(-1)
     values, weights = [], []
     for start, end in steady_segments(notes):
         lo, hi = int(start * sample_rate), min(int(end * sample_rate), len(x))
-        value = frame_rate_buzz_db(x, sample_rate, frame_rate, lo, hi)
+        middle = 0.5 * (start + end)
+        pitches = {n.pitch for n in notes if n.start <= middle < n.end}
+        frames = (hi - lo - BUZZ_WINDOW) // BUZZ_HOP + 1
+        band = buzz_band_hz(frames, sample_rate / BUZZ_HOP)
+        bins = clean_bins(pitches, sample_rate, frame_rate, band)
+        value = frame_rate_buzz_db(x, sample_rate, frame_rate, lo, hi, bins=bins)
         if math.isfinite(value):
             values.append(value)
             weights.append(hi - lo)
