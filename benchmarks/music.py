@@ -18,7 +18,13 @@ that relative to the teacher's, log-mel distance to the teacher's rendition, the
 buzz at the model's frame rate (sample rate / stride) over the score's steady stretches, the
 noise floor (share of energy where the teacher's rendition is 60 dB below its loudest bin),
 and whole-process speed (x real time = piece seconds / wall seconds); then the mean over the
-pieces. ``--out`` keeps the WAVs and writes ``music.json`` and ``music.md``.
+pieces. In a mix, partials of different notes beat against each other, so the piece's buzz
+reads higher than a note's for every system; the two *note* columns measure the same two
+artefacts as ``sing evaluate`` does on held-out notes, on up to 24 distinct notes of the
+piece (program, pitch, the model's nearest velocity), each played alone for the model's note
+length and hold: the model's note (``sing.api``) and FluidSynth's (``FluidRenderer``, the way
+the training data were made); the note noise floor is against the teacher's note.
+``--out`` keeps the WAVs and writes ``music.json`` and ``music.md``.
 
     .venv/bin/python benchmarks/music.py                       # all pieces, shipped model
     .venv/bin/python benchmarks/music.py --quick --out /tmp/m  # one short piece (CI)
@@ -53,7 +59,11 @@ COLUMNS = (("chroma", "chroma agreement", "{:.3f}"), ("onset_f1", "onset F1", "{
            ("onset_f1_vs_teacher", "onset F1 / teacher's", "{:.0%}"),
            ("log_mel", "log-mel dist. to teacher", "{:.2f}"),
            ("buzz_db", "buzz (dB)", "{:.1f}"), ("noise_floor", "noise floor", "{:.3%}"),
+           ("note_buzz_db", "note buzz (dB)", "{:.1f}"),
+           ("note_noise_floor", "note noise floor", "{:.3%}"),
            ("speed", "x real time", "{:.0f}"))
+#: Distinct notes of a piece played alone for the note columns (at most).
+NOTE_COUNT = 24
 
 
 def cut_midi(source: Path, target: Path, seconds: float) -> Path:
@@ -106,14 +116,71 @@ def render(system: str, midi: Path, wav: Path, model: Path, soundfonts: dict[str
                   "-r", str(SAMPLE_RATE), str(soundfonts[system]), str(midi)])
 
 
+def piece_keys(score, vocabulary, count: int = NOTE_COUNT) -> list[tuple[int, int, int]]:
+    """Up to ``count`` distinct (program, pitch, velocity) notes of ``score``, evenly spread
+    over their sorted list; the velocity is the model's nearest one, the pitch moved by
+    octaves into its range."""
+    keys = set()
+    for note in score.notes:
+        pitch = note.pitch
+        while pitch < vocabulary.pitch_min:
+            pitch += 12
+        while pitch > vocabulary.pitch_max:
+            pitch -= 12
+        velocity = min(vocabulary.velocities, key=lambda v: abs(v - note.velocity))
+        keys.add((note.program, pitch, velocity))
+    ordered = sorted(keys)
+    if len(ordered) <= count:
+        return ordered
+    return [ordered[round(i * (len(ordered) - 1) / (count - 1))] for i in range(count)]
+
+
+def note_measures(keys: list[tuple[int, int, int]], model_path: Path,
+                  soundfonts: dict[str, Path]) -> dict[str, dict[str, float]]:
+    """The buzz and noise floor of ``keys`` played alone by each system (module docstring)."""
+    import torch
+
+    from sing.api import load_model, synthesize_batch
+    from sing.data.soundfont import FluidRenderer
+    from sing.dsp.modulation import frame_rate_buzz_db, noise_floor_share
+    from sing.evaluation.pitch import held_span
+    from sing.midi.programs import program_instruments
+    from sing.midi.render import model_hold
+
+    model = load_model(model_path)
+    vocabulary = model.vocabulary
+    rate, length = vocabulary.sample_rate, vocabulary.note_length
+    hold = model_hold(model)
+    frame_rate = rate / model.config.stride
+    instruments = program_instruments(vocabulary, {k[0] for k in keys})
+    specs = [({vocabulary.instruments[i]: w for i, w in instruments[program]}, pitch, velocity)
+             for program, pitch, velocity in keys]
+    with torch.no_grad():
+        notes = {"sing": synthesize_batch(model, specs).double().numpy()}
+    for system, sf2 in soundfonts.items():
+        with FluidRenderer(sf2, rate) as renderer:
+            notes[system] = np.stack([renderer.render(p, k, v, length, hold)
+                                      for p, k, v in keys]).astype(np.float64)
+    start, end = held_span(length, rate)
+    out = {}
+    for system, wavs in notes.items():
+        buzz = [frame_rate_buzz_db(w, rate, frame_rate, start, end) for w in wavs]
+        floor = [noise_floor_share(w, ref) for w, ref in zip(wavs, notes["fluidr3"], strict=True)]
+        out[system] = {"note_buzz_db": float(np.nanmean(buzz)),
+                       "note_noise_floor": float(np.nanmean(floor))}
+    return out
+
+
 def measure_piece(name: str, midi: Path, folder: Path, model: Path, frame_rate: float,
                   soundfonts: dict[str, Path]) -> dict[str, dict[str, float]]:
     """Render ``midi`` with every system into ``folder`` and measure each: system -> metrics."""
     from sing.dsp.modulation import noise_floor_share
     from sing.evaluation import music
     from sing.midi.reader import read_midi
+    from sing.models.io import read_info
 
     score = read_midi(midi)
+    notes = note_measures(piece_keys(score, read_info(model).vocabulary), model, soundfonts)
     audio, walls = {}, {}
     for system in SYSTEMS:
         wav = folder / f"{name}.{system}.wav"
@@ -131,6 +198,7 @@ def measure_piece(name: str, midi: Path, folder: Path, model: Path, frame_rate: 
             "noise_floor": noise_floor_share(x, teacher),
             "speed": score.length / walls[system],
             "wall_s": walls[system],
+            **notes[system],
         }
     for system in SYSTEMS:
         base = rows["fluidr3"]["onset_f1"]
