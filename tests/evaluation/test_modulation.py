@@ -119,3 +119,19 @@ def test_noise_floor_is_scale_free_and_pads_the_shorter_signal():
     tail = noise_floor_share(np.concatenate([est, est]), ref)
     assert tail > 0.45
     assert math.isnan(noise_floor_share(np.zeros(SR), ref))
+
+
+def test_a_note_whose_harmonics_beat_at_the_frame_rate_is_left_out_given_its_pitch():
+    """B1 (61.7 Hz): two neighbouring harmonics share every bin and beat at f0, 0.8 Hz from
+    62.5 Hz: a clean harmonic tone reads as loud buzz unless its pitch is given."""
+    t = np.arange(SR) / SR
+    f0 = 440 * 2 ** ((35 - 69) / 12)
+    slow = 1 + 0.05 * np.cos(2 * np.pi * 5 * t)
+    low = slow * sum(np.cos(2 * np.pi * h * f0 * t) / h for h in range(1, 40))
+    assert frame_rate_buzz_db(low, SR, FRAME_RATE, 1600, 11200) > -10
+    assert math.isnan(frame_rate_buzz_db(low, SR, FRAME_RATE, 1600, 11200, pitches=[35]))
+    # a 440 Hz note keeps all its bins: the same value with or without its pitch
+    a4 = slow * sum(np.cos(2 * np.pi * h * 440 * t) / h for h in range(1, 8))
+    a4 = a4 * (1 + 0.02 * np.cos(2 * np.pi * FRAME_RATE * t))
+    plain = frame_rate_buzz_db(a4, SR, FRAME_RATE, 1600, 11200)
+    assert frame_rate_buzz_db(a4, SR, FRAME_RATE, 1600, 11200, pitches=[69]) == plain

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from sing.dsp.modulation import harmonic_clean_bins
 from sing.evaluation import music
 
 SR = 16000
@@ -150,12 +151,12 @@ def test_piece_buzz_reads_the_modulation_on_the_steady_parts():
 def test_clean_bins_leave_out_partial_pairs_that_beat_near_the_frame_rate():
     width = SR / 256
     rate = SR / 256
-    assert music.clean_bins([69], SR, rate, 4.0).all()  # A4's partials are 440 Hz apart
-    low = music.clean_bins([35], SR, rate, 4.0)  # B1, 61.7 Hz: its neighbours beat at f0
+    assert harmonic_clean_bins([69], SR, rate, 4.0).all()  # A4's partials are 440 Hz apart
+    low = harmonic_clean_bins([35], SR, rate, 4.0)  # B1, 61.7 Hz: its neighbours beat at f0
     assert not low[2:120].any()
     # A4 (440 Hz) and B4 (493.9 Hz) are 53.9 Hz apart: 8.6 Hz from the frame rate, so their
     # bins stay while the band + 3 Hz of detuning is narrower than that, and go beyond it
     k = int(round(467 / width))
-    assert music.clean_bins([69, 71], SR, rate, 5.5)[k]
-    assert not music.clean_bins([69, 71], SR, rate, 5.7)[k]
-    assert music.clean_bins([69, 72], SR, rate, 5.7)[k]  # C5: 83.3 Hz from A4
+    assert harmonic_clean_bins([69, 71], SR, rate, 5.5)[k]
+    assert not harmonic_clean_bins([69, 71], SR, rate, 5.7)[k]
+    assert harmonic_clean_bins([69, 72], SR, rate, 5.7)[k]  # C5: 83.3 Hz from A4

@@ -10,7 +10,9 @@ mean is removed, it is Hann-windowed and its power spectrum taken; the bin's buz
 in a band around the frame rate (the window's main lobe, at least +-2 Hz) over the power in
 2-40 Hz (the slow changes any real tone has: tremolo, beating, decay), in dB. The note's buzz
 is the mean of that over its loud bins. Real recordings read about -30 dB; a model that pulses
-at its frame rate reads higher.
+at its frame rate reads higher. Given the sounding pitches, the bins where two harmonics of
+the notes (within the window's main lobe) are the frame rate apart are left out: they beat
+there whatever renders them (a bass note at 62 Hz, partials of a chord).
 
 *Noise floor.* :func:`noise_floor_share` is the share of a generated note's energy that falls
 in the time-frequency bins (n_fft 1024, hop 256, periodic Hann, no centring: the paper's
@@ -21,6 +23,7 @@ bin: hiss or spray where the recording is silent.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -86,17 +89,45 @@ def buzz_band_hz(length: int, rate: float) -> float:
     return max(2.0, 2.5 * rate / max(length, 1))
 
 
+#: Extra width (Hz) around the band for partials that are not exactly where the score puts them.
+DETUNE_HZ = 3.0
+
+
+def harmonic_clean_bins(pitches: Iterable[int], sample_rate: int, frame_rate: float,
+                        band: float, window: int = BUZZ_WINDOW) -> np.ndarray:
+    """``ndarray[window // 2 + 1]`` of bool: the bins of a ``window``-sample Hann STFT where no
+    two harmonic partials of ``pitches`` within the window's main lobe (+-2 bins) lie
+    ``frame_rate`` +- (``band`` + :data:`DETUNE_HZ`) apart (they would beat near it)."""
+    partials = []
+    for pitch in pitches:
+        f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
+        partials += list(f0 * np.arange(1, int(sample_rate / 2 / f0) + 1))
+    p = np.sort(np.asarray(partials))
+    width = sample_rate / window
+    keep = np.ones(window // 2 + 1, dtype=bool)
+    for k in range(len(keep)):
+        near = p[np.abs(p - k * width) < 2 * width]
+        if len(near) > 1:
+            gaps = np.abs(near[:, None] - near[None, :])
+            keep[k] = not np.any(np.abs(gaps - frame_rate) <= band + DETUNE_HZ)
+    return keep
+
+
 def frame_rate_buzz_db(
     wav: np.ndarray, sample_rate: int, frame_rate: float, start: int = 0,
     end: int | None = None, *, window: int = BUZZ_WINDOW, hop: int = BUZZ_HOP,
     loud_db: float = LOUD_DB, bins: np.ndarray | None = None,
+    pitches: Iterable[int] | None = None,
 ) -> float:
     """Frame-rate buzz (dB) of ``wav[start:end]`` (a steady stretch of a note; see the module
     docstring): the mean over the loud bins of :func:`modulation_ratio_db` at ``frame_rate``
     (e.g. ``sample_rate / stride`` of the decoder). ``bins`` (``ndarray[window // 2 + 1]`` of
-    bool) keeps only those bins (loud still means within ``loud_db`` of the loudest of all).
-    nan when the stretch is silent, shorter than the analysis needs (about 0.2 s) or has no
-    loud bin left."""
+    bool) keeps only those bins (loud still means within ``loud_db`` of the loudest of all);
+    ``pitches`` (the MIDI pitches sounding) also leaves out the bins where two of their
+    harmonics beat near the frame rate (:func:`harmonic_clean_bins`; a note whose f0 is near
+    the frame rate, or half of it, then reads nan: its own harmonics beat there). nan when
+    the stretch is silent, shorter than the analysis needs (about 0.2 s) or has no loud bin
+    left."""
     x = np.asarray(wav, dtype=np.float64).reshape(-1)[start:end]
     mags = magnitude_tracks(x, window, hop)
     rate = sample_rate / hop
@@ -106,6 +137,9 @@ def frame_rate_buzz_db(
     loud = mean_power >= mean_power.max() * 10.0 ** (-loud_db / 10.0)
     if bins is not None:
         loud &= np.asarray(bins, dtype=bool)
+    if pitches is not None:
+        band = buzz_band_hz(mags.shape[0], rate)
+        loud &= harmonic_clean_bins(pitches, sample_rate, frame_rate, band, window)
     loud = np.flatnonzero(loud)
     values = [modulation_ratio_db(mags[:, k], rate, frame_rate) for k in loud]
     finite = [v for v in values if math.isfinite(v)]

@@ -6,7 +6,8 @@ nearest-pitch training note of the same instrument and velocity at the requested
 *ground truth* is the recording itself (zero loss, and the ceiling of pitch accuracy, since the
 pitch estimator also errs on real notes). Pitch is measured by YIN, CREPE or both
 (``pitch_estimator``), every system the same way. Each note also gets its frame-rate buzz (on
-its held part, at the model's frame rate ``sample_rate / stride``) and its noise-floor share
+its held part, at the model's frame rate ``sample_rate / stride``; nan for a note whose own
+harmonics beat near that rate) and its noise-floor share
 against the ground truth (:mod:`sing.dsp.modulation`).
 """
 
@@ -146,7 +147,8 @@ def evaluate_model(
                 }
                 start, end = held_span(len(wav), sample_rate)
                 artefacts = {
-                    "buzz_db": (frame_rate_buzz_db(wav, sample_rate, frame_rate, start, end)
+                    "buzz_db": (frame_rate_buzz_db(wav, sample_rate, frame_rate, start, end,
+                                                   pitches=[int(it["pitch"])])
                                 if np.isfinite(frame_rate) else float("nan")),
                     "noise_floor": noise_floor_share(wav, target[j].numpy()),
                 }

@@ -15,15 +15,17 @@ score matters, the score's notes (objects with ``start``, ``end`` in seconds, ``
   difference of ``ln(eps + mel power)`` with ``eps`` 60 dB below the louder one's loudest
   bin; the mean over the windows. 0 for the same audio at any gain.
 - :func:`onset_f1`: notes an automatic transcriber recovers: onsets detected by
-  ``librosa.onset.onset_detect`` matched one-to-one to the score's onsets (chord notes within
+  ``librosa.onset.onset_detect`` (backtracked to the start of the energy rise, so that slow
+  attacks are not found late) matched one-to-one to the score's onsets (chord notes within
   30 ms merged) within 50 ms (as ``mir_eval.onset``), F1.
 - :func:`piece_buzz_db`: the frame-rate buzz (:mod:`sing.dsp.modulation`) over the steady
   stretches of the score (no note starts or ends; 80 ms after an event to 20 ms before the
   next, at least 0.2 s), their mean weighted by length. In a chord, two partials of the
   sounding notes that fall in one STFT bin beat at their difference, which may be near the
-  frame rate whatever plays them: :func:`clean_bins` leaves out the bins where the score's
-  harmonic partials (``h * f0``, equal temperament) make such a pair, so that what is left
-  reads the renderer's own ripple.
+  frame rate whatever plays them: the bins where the score's harmonic partials (``h * f0``,
+  equal temperament) make such a pair are left out
+  (:func:`sing.dsp.modulation.harmonic_clean_bins`), so that what is left reads the
+  renderer's own ripple.
 - the noise floor of a piece is :func:`sing.dsp.modulation.noise_floor_share` against the
   teacher's rendition.
 """
@@ -36,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from sing.dsp.modulation import BUZZ_HOP, BUZZ_WINDOW, buzz_band_hz, frame_rate_buzz_db
+from sing.dsp.modulation import frame_rate_buzz_db
 
 CHROMA_HOP = 512
 MEL_WINDOWS: tuple[int, ...] = (512, 1024, 2048)
@@ -148,15 +150,17 @@ def match_onsets(reference: np.ndarray, estimate: np.ndarray,
 
 def onset_f1(wav: np.ndarray, sample_rate: int, notes: Sequence[Any],
              tolerance: float = ONSET_TOLERANCE_S) -> float:
-    """F1 of the onsets ``librosa.onset.onset_detect`` finds in ``wav`` against the score's
-    (:func:`score_onsets`), matched within ``tolerance``; nan for a score without notes."""
+    """F1 of the onsets ``librosa.onset.onset_detect`` (backtracked) finds in ``wav`` against
+    the score's (:func:`score_onsets`), matched within ``tolerance``; nan for a score without
+    notes."""
     import librosa
 
     ref = score_onsets(notes)
     if len(ref) == 0:
         return float("nan")
     x = np.asarray(wav, dtype=np.float64).reshape(-1)
-    est = librosa.onset.onset_detect(y=x, sr=sample_rate, hop_length=256, units="time")
+    est = librosa.onset.onset_detect(y=x, sr=sample_rate, hop_length=256, units="time",
+                                     backtrack=True)
     if len(est) == 0:
         return 0.0
     return 2.0 * match_onsets(ref, est, tolerance) / (len(ref) + len(est))
@@ -179,45 +183,18 @@ def steady_segments(notes: Sequence[Any], after: float = STEADY_AFTER_S,
     return out
 
 
-#: Extra width (Hz) around the band for partials that are not exactly where the score puts them.
-DETUNE_HZ = 3.0
-
-
-def clean_bins(pitches: Iterable[int], sample_rate: int, frame_rate: float, band: float,
-               window: int = BUZZ_WINDOW) -> np.ndarray:
-    """``ndarray[window // 2 + 1]`` of bool: the bins of a ``window``-sample Hann STFT where no
-    two harmonic partials of ``pitches`` within the window's main lobe (+-2 bins) lie
-    ``frame_rate`` +- (``band`` + :data:`DETUNE_HZ`) apart (they would beat near it)."""
-    partials = []
-    for pitch in pitches:
-        f0 = 440.0 * 2.0 ** ((pitch - 69) / 12)
-        partials += list(f0 * np.arange(1, int(sample_rate / 2 / f0) + 1))
-    p = np.sort(np.asarray(partials))
-    width = sample_rate / window
-    keep = np.ones(window // 2 + 1, dtype=bool)
-    for k in range(len(keep)):
-        near = p[np.abs(p - k * width) < 2 * width]
-        if len(near) > 1:
-            gaps = np.abs(near[:, None] - near[None, :])
-            keep[k] = not np.any(np.abs(gaps - frame_rate) <= band + DETUNE_HZ)
-    return keep
-
-
 def piece_buzz_db(wav: np.ndarray, sample_rate: int, notes: Sequence[Any],
                   frame_rate: float) -> float:
     """The frame-rate buzz (dB) of a rendition over the score's steady stretches (in the
-    bins :func:`clean_bins` keeps), their mean weighted by length; nan when the score has no
-    stretch long enough."""
+    bins :func:`sing.dsp.modulation.harmonic_clean_bins` keeps for the sounding notes), their
+    mean weighted by length; nan when the score has no stretch long enough."""
     x = np.asarray(wav, dtype=np.float64).reshape(-1)
     values, weights = [], []
     for start, end in steady_segments(notes):
         lo, hi = int(start * sample_rate), min(int(end * sample_rate), len(x))
         middle = 0.5 * (start + end)
-        pitches = {n.pitch for n in notes if n.start <= middle < n.end}
-        frames = (hi - lo - BUZZ_WINDOW) // BUZZ_HOP + 1
-        band = buzz_band_hz(frames, sample_rate / BUZZ_HOP)
-        bins = clean_bins(pitches, sample_rate, frame_rate, band)
-        value = frame_rate_buzz_db(x, sample_rate, frame_rate, lo, hi, bins=bins)
+        pitches = sorted({n.pitch for n in notes if n.start <= middle < n.end})
+        value = frame_rate_buzz_db(x, sample_rate, frame_rate, lo, hi, pitches=pitches)
         if math.isfinite(value):
             values.append(value)
             weights.append(hi - lo)
