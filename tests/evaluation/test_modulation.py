@@ -135,3 +135,13 @@ def test_a_note_whose_harmonics_beat_at_the_frame_rate_is_left_out_given_its_pit
     a4 = a4 * (1 + 0.02 * np.cos(2 * np.pi * FRAME_RATE * t))
     plain = frame_rate_buzz_db(a4, SR, FRAME_RATE, 1600, 11200)
     assert frame_rate_buzz_db(a4, SR, FRAME_RATE, 1600, 11200, pitches=[69]) == plain
+
+
+def test_the_slow_band_is_floored_at_a_one_percent_modulation():
+    rate = 1000.0
+    t = np.arange(600) / rate
+    ripple = 2.0 * (1 + 0.01 * np.cos(2 * np.pi * 62.5 * t))  # 1% at the frame rate, no slow
+    assert modulation_ratio_db(ripple, rate, 62.5) == pytest.approx(0.0, abs=0.1)
+    tiny = 2.0 * (1 + 1e-4 * np.cos(2 * np.pi * 62.5 * t))
+    assert modulation_ratio_db(tiny, rate, 62.5) == pytest.approx(-40.0, abs=0.1)
+    assert modulation_ratio_db(tiny, rate, 62.5, slow_floor_db=None) > 40.0

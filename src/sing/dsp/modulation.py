@@ -8,7 +8,9 @@ hop of 16 samples gives each frequency bin's magnitude track (sampled at ``sampl
 for each *loud* bin (mean power within ``loud_db`` = 30 dB of the loudest bin's) the track's
 mean is removed, it is Hann-windowed and its power spectrum taken; the bin's buzz is the power
 in a band around the frame rate (the window's main lobe, at least +-2 Hz) over the power in
-2-40 Hz (the slow changes any real tone has: tremolo, beating, decay), in dB. The note's buzz
+2-40 Hz (the slow changes any real tone has: tremolo, beating, decay; floored at the power of
+a 1% modulation, :data:`SLOW_FLOOR_DB`, as a looped sample can be steadier than an inaudible
+ripple), in dB. The note's buzz
 is the mean of that over its loud bins. Real recordings read about -30 dB; a model that pulses
 at its frame rate reads higher. Given the sounding pitches, the bins where two harmonics of
 the notes (within the window's main lobe) are the frame rate apart are left out: they beat
@@ -34,6 +36,10 @@ BUZZ_HOP = 16
 LOUD_DB = 30.0
 #: The reference band of slow magnitude changes (Hz).
 SLOW_BAND_HZ = (2.0, 40.0)
+#: The slow band's power is floored at that of a sinusoidal modulation this many dB below the
+#: track's mean (1%): a looped sample is so steady that 2-40 Hz holds almost nothing, and an
+#: inaudible ripple would then read as a loud buzz.
+SLOW_FLOOR_DB = -40.0
 #: Noise floor: bins of the reference more than this many dB below its loudest bin.
 FLOOR_DB = 60.0
 NOISE_N_FFT = 1024
@@ -61,11 +67,13 @@ def magnitude_tracks(wav: np.ndarray, window: int = BUZZ_WINDOW,
 
 
 def modulation_ratio_db(track: np.ndarray, rate: float, frequency: float,
-                        slow_band: tuple[float, float] = SLOW_BAND_HZ) -> float:
+                        slow_band: tuple[float, float] = SLOW_BAND_HZ,
+                        slow_floor_db: float | None = SLOW_FLOOR_DB) -> float:
     """Power of ``track: ndarray[L]`` (sampled at ``rate`` Hz) in a band around ``frequency``
     over its power in ``slow_band``, in dB (mean removed, Hann-windowed; the band is the
-    window's main lobe, at least +-2 Hz). nan when the track is too short for the bands or
-    has no power in ``slow_band``."""
+    window's main lobe, at least +-2 Hz). The slow band's power counts as at least that of a
+    sinusoidal modulation of ``slow_floor_db`` relative to the track's mean (None: no floor).
+    nan when the track is too short for the bands or has no power in ``slow_band``."""
     m = np.asarray(track, dtype=np.float64).reshape(-1)
     n = len(m)
     if n < 8 or frequency >= rate / 2:
@@ -74,10 +82,14 @@ def modulation_ratio_db(track: np.ndarray, rate: float, frequency: float,
     half = buzz_band_hz(n, rate)
     if slow_band[1] - slow_band[0] < 2 * resolution or frequency - half <= slow_band[1]:
         return float("nan")
-    power = np.abs(np.fft.rfft((m - m.mean()) * _hann(n))) ** 2
+    window = _hann(n)
+    power = np.abs(np.fft.rfft((m - m.mean()) * window)) ** 2
     freqs = np.fft.rfftfreq(n, 1.0 / rate)
     buzz = power[np.abs(freqs - frequency) <= half].sum()
     slow = power[(freqs >= slow_band[0]) & (freqs <= slow_band[1])].sum()
+    if slow_floor_db is not None:  # one-sided power of A cos(wt), windowed: n A^2 sum(w^2) / 4
+        depth = abs(m.mean()) * 10.0 ** (slow_floor_db / 20.0)
+        slow = max(slow, n * depth**2 * float(np.sum(window**2)) / 4.0)
     if not slow > 0:
         return float("nan")
     return 10.0 * math.log10(max(buzz, 1e-300) / slow)
