@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--soundfont", type=Path, default=Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"))
     p.add_argument("--step", type=int, default=4, help="every N-th GM program (default 4)")
     p.add_argument("--pitches", default="24,36,48,60,72,84,96")
+    p.add_argument("--crepe-model", choices=("tiny", "full"), default=None,
+                   help="CREPE's network (default: sing.evaluation.pitch.CREPE_MODEL)")
     args = p.parse_args(argv)
 
     import numpy as np
@@ -41,8 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     hits: dict[str, dict[str, list[tuple[bool, bool]]]] = {e: defaultdict(list) for e in ESTIMATORS}
     seconds = dict.fromkeys(ESTIMATORS, 0.0)
     notes = 0
-    print(f"# pitch meters on {args.soundfont.name}, {torch.get_num_threads()} torch threads; "
-          f"{machine_load()}")
+    from sing.evaluation.pitch import CREPE_MODEL
+
+    print(f"# pitch meters on {args.soundfont.name}, CREPE {args.crepe_model or CREPE_MODEL}, "
+          f"{torch.get_num_threads()} torch threads; {machine_load()}")
     with FluidRenderer(args.soundfont, rate) as renderer:
         for program in range(0, 128, args.step):
             family = GM_PROGRAMS[program].family
@@ -53,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                 notes += 1
                 for estimator in ESTIMATORS:
                     start = time.perf_counter()
-                    result = measure_pitch(wav, rate, pitch, estimator)
+                    result = measure_pitch(wav, rate, pitch, estimator,
+                                           crepe_model=args.crepe_model)
                     seconds[estimator] += time.perf_counter() - start
                     hits[estimator][family].append((result.correct,
                                                     result.correct_ignoring_octave))

@@ -32,25 +32,25 @@ def tone(pitch: float, seconds: float = 1.0, harmonics: int = 6) -> np.ndarray:
 
 @pytest.mark.parametrize("pitch", [40, 60, 81])
 def test_crepe_on_a_synthetic_harmonic_tone(pitch):
-    right = measure_pitch(tone(pitch), SR, pitch, "crepe")
+    right = measure_pitch(tone(pitch), SR, pitch, "crepe", crepe_model="tiny")
     assert right.correct, right
     assert abs(right.cents) < 20
-    assert not measure_pitch(tone(pitch), SR, pitch + 1, "crepe").correct
-    octave = measure_pitch(tone(pitch), SR, pitch + 12, "crepe")
+    assert not measure_pitch(tone(pitch), SR, pitch + 1, "crepe", crepe_model="tiny").correct
+    octave = measure_pitch(tone(pitch), SR, pitch + 12, "crepe", crepe_model="tiny")
     assert not octave.correct and octave.correct_ignoring_octave
 
 
 def test_crepe_on_silence_and_noise_says_nothing():
-    assert math.isnan(estimate_f0_crepe(np.zeros(SR), SR))
+    assert math.isnan(estimate_f0_crepe(np.zeros(SR), SR, model="tiny"))
     noise = 0.1 * np.random.default_rng(0).standard_normal(SR)
-    result = measure_pitch(noise, SR, 60, "crepe")
+    result = measure_pitch(noise, SR, 60, "crepe", crepe_model="tiny")
     assert not result.correct
 
 
 def test_crepe_resamples_other_rates():
     t = np.arange(22050) / 22050
     x = 0.3 * sum(np.sin(2 * np.pi * 220 * h * t) / h for h in range(1, 5))
-    assert measure_pitch(x, 22050, 57, "crepe").correct
+    assert measure_pitch(x, 22050, 57, "crepe", crepe_model="tiny").correct
 
 
 def test_crepe_on_fluidsynth_notes(gm_dataset: Path) -> None:
@@ -61,11 +61,27 @@ def test_crepe_on_fluidsynth_notes(gm_dataset: Path) -> None:
     items = [ds[i] for i in range(len(ds)) if ds[i]["velocity"] == velocity
              and ds[i]["pitch"] in (57, 60, 64)]
     assert len(items) == 9  # piano, violin, flute x 3 pitches
-    results = [measure_pitch(it["wav"].numpy(), SR, it["pitch"], "crepe") for it in items]
+    results = [measure_pitch(it["wav"].numpy(), SR, it["pitch"], "crepe", crepe_model="tiny")
+               for it in items]
     misses = [(it["name"], r.f0_hz) for it, r in zip(items, results, strict=True) if not r.correct]
     assert len(misses) <= 1, misses
-    wrong = [measure_pitch(it["wav"].numpy(), SR, it["pitch"] - 1, "crepe") for it in items]
+    wrong = [measure_pitch(it["wav"].numpy(), SR, it["pitch"] - 1, "crepe", crepe_model="tiny")
+             for it in items]
     assert not any(r.correct for r in wrong)
+
+
+def test_crepe_full_on_a_low_fluidsynth_cello_note():
+    """FluidR3's cello at C2 (65.4 Hz), rendered as the training data are: the full network
+    reads it within 50 cents; a semitone off is wrong."""
+    from sing.data.soundfont import FluidRenderer
+
+    soundfont = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+    if not soundfont.is_file():
+        pytest.skip("needs FluidR3_GM")
+    with FluidRenderer(soundfont, SR) as renderer:
+        wav = renderer.render(42, 36, 100, SR, 12000)
+    assert measure_pitch(wav, SR, 36, "crepe", crepe_model="full").correct
+    assert not measure_pitch(wav, SR, 37, "crepe", crepe_model="full").correct
 
 
 def test_estimator_choice():
@@ -87,7 +103,7 @@ def test_evaluator_measures_both_estimators_and_the_artefacts(gm_dataset: Path, 
     torch.manual_seed(0)
     model = SING(SingConfig.for_vocabulary(test.vocabulary, "tiny"), test.vocabulary)
     evaluation = evaluate_model(model, test, None, limit=4, progress=False,
-                                pitch_estimator="both")
+                                pitch_estimator="both", crepe_model="tiny")
     truth = [r for r in evaluation.records if r.system == "ground_truth"]
     assert len(truth) == 4
     assert all(r.crepe_correct is not None and r.pitch_correct is not None for r in truth)
@@ -101,7 +117,8 @@ def test_evaluator_measures_both_estimators_and_the_artefacts(gm_dataset: Path, 
     assert "pitch acc. YIN (50 cents)" in md and "pitch acc. CREPE (50 cents)" in md
     assert "frame-rate buzz (dB)" in md and "noise floor" in md
     assert "Pitch accuracy (CREPE) of the model relative to the ground truth" in md
-    only = evaluate_model(model, test, None, limit=2, progress=False, pitch_estimator="crepe")
+    only = evaluate_model(model, test, None, limit=2, progress=False, pitch_estimator="crepe",
+                          crepe_model="tiny")
     sing_only = only.results["systems"]["sing"]["overall"]
     assert math.isnan(sing_only["pitch_accuracy"])  # YIN not run: no figure, not 0%
     assert "pitch acc. YIN" not in results_markdown(only.results)

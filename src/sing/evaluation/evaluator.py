@@ -85,13 +85,15 @@ def evaluate_model(
     progress: bool = True,
     system: str | None = None,
     pitch_estimator: str = "yin",
+    crepe_model: str | None = None,
 ) -> Evaluation:
     """Evaluate ``model`` on every note of ``dataset`` (an ``NSynthDataset`` split).
 
     ``reference`` is the training split the resample reference draws its notes from (None:
     no resample row). ``limit`` evaluates a seeded random subset of that many notes.
     ``keep_audio`` names notes whose generated audio is returned (for the report).
-    ``pitch_estimator``: ``yin``, ``crepe`` or ``both`` (:mod:`sing.evaluation.pitch`).
+    ``pitch_estimator``: ``yin``, ``crepe`` or ``both`` (:mod:`sing.evaluation.pitch`);
+    ``crepe_model``: CREPE's network, ``tiny`` or ``full`` (None: ``pitch.CREPE_MODEL``).
     """
     from sing.utils.progress import progress_bar
 
@@ -141,7 +143,8 @@ def evaluate_model(
             for j, it in enumerate(items):
                 wav = wavs[j].numpy()
                 pitches = {
-                    e: (measure_pitch(wav, sample_rate, it["pitch"], e, device=str(device))
+                    e: (measure_pitch(wav, sample_rate, it["pitch"], e, device=str(device),
+                                      crepe_model=crepe_model)
                         if np.any(wav) else PitchResult(float("nan"), float("nan")))
                     for e in estimators
                 }

@@ -154,10 +154,12 @@ def _torchcrepe():
     return torchcrepe
 
 
-def estimate_f0_crepe(wav: np.ndarray, sample_rate: int, device: str = "cpu") -> float:
+def estimate_f0_crepe(wav: np.ndarray, sample_rate: int, device: str = "cpu",
+                      model: str | None = None) -> float:
     """Fundamental frequency (Hz) of a note ``wav: ndarray[T]`` by CREPE, or nan when no frame
     of its held part (:func:`held_span`) is loud (within ``SILENCE_DB`` of the loudest) and
-    voiced (periodicity >= :data:`CREPE_PERIODICITY`): the median over those frames."""
+    voiced (periodicity >= :data:`CREPE_PERIODICITY`): the median over those frames.
+    ``model``: ``tiny`` or ``full`` (default :data:`CREPE_MODEL`)."""
     import torch
 
     x = np.asarray(wav, dtype=np.float64).reshape(-1)
@@ -176,7 +178,7 @@ def estimate_f0_crepe(wav: np.ndarray, sample_rate: int, device: str = "cpu") ->
     with torch.no_grad():
         f0, periodicity = torchcrepe.predict(
             audio, CREPE_SAMPLE_RATE, hop_length=hop, fmin=FMIN_HZ, fmax=torchcrepe.MAX_FMAX,
-            model=CREPE_MODEL, decoder=torchcrepe.decode.weighted_argmax,
+            model=model or CREPE_MODEL, decoder=torchcrepe.decode.weighted_argmax,
             return_periodicity=True, batch_size=CREPE_FRAMES, device=device, pad=False)
     f0 = f0.squeeze(0).double().cpu().numpy()
     periodicity = periodicity.squeeze(0).double().cpu().numpy()
@@ -193,13 +195,14 @@ def estimate_f0_crepe(wav: np.ndarray, sample_rate: int, device: str = "cpu") ->
 
 
 def measure_pitch(wav: np.ndarray, sample_rate: int, pitch: int,
-                  estimator: str = "yin", device: str = "cpu") -> PitchResult:
+                  estimator: str = "yin", device: str = "cpu",
+                  crepe_model: str | None = None) -> PitchResult:
     """Estimate the fundamental of ``wav: ndarray[T]`` with ``estimator`` (``yin`` or
-    ``crepe``) and compare it with MIDI ``pitch``."""
+    ``crepe``, whose network is ``crepe_model``) and compare it with MIDI ``pitch``."""
     if estimator == "yin":
         f0 = estimate_f0(wav, sample_rate)
     elif estimator == "crepe":
-        f0 = estimate_f0_crepe(wav, sample_rate, device=device)
+        f0 = estimate_f0_crepe(wav, sample_rate, device=device, model=crepe_model)
     else:
         raise ValueError(f"unknown pitch estimator {estimator!r} (valid: {', '.join(ESTIMATORS)})")
     return PitchResult(f0_hz=f0, cents=cents_error(f0, pitch))

@@ -60,6 +60,7 @@ def report_for_run(
     allow_other_data: bool = False,
     pieces: Sequence[tuple[str, Path]] = (),
     pitch_estimator: str = "yin",
+    crepe_model: str | None = None,
 ) -> Path:
     """Evaluate and write the report folder; returns the path of its ``index.html``.
 
@@ -104,7 +105,7 @@ def report_for_run(
     showcase = choose_showcase(dataset, per_family=per_family)
     evaluation = evaluate_model(model, dataset, reference, device=device, limit=limit,
                                 keep_audio=showcase, progress=progress,
-                                pitch_estimator=pitch_estimator)
+                                pitch_estimator=pitch_estimator, crepe_model=crepe_model)
     missing = [n for n in showcase if n not in evaluation.audio]
     if missing:  # --limit left some showcase notes out: evaluate those too
         position = {n: i for i, n in enumerate(dataset.names)}
