@@ -122,3 +122,21 @@ def test_evaluator_measures_both_estimators_and_the_artefacts(gm_dataset: Path, 
     sing_only = only.results["systems"]["sing"]["overall"]
     assert math.isnan(sing_only["pitch_accuracy"])  # YIN not run: no figure, not 0%
     assert "pitch acc. YIN" not in results_markdown(only.results)
+
+
+def test_crepe_loads_where_torchaudio_cannot():
+    """torchcrepe imports torchaudio only to read files; a torchaudio that fails to import (a
+    build for another torch) must not take CREPE away."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torchaudio'] = None\n"  # any import of it now fails
+            "import numpy as np\n"
+            "from sing.evaluation.pitch import measure_pitch\n"
+            "t = np.arange(16000) / 16000\n"
+            "x = 0.3 * sum(np.sin(2 * np.pi * 220 * h * t) / h for h in range(1, 5))\n"
+            "print(measure_pitch(x, 16000, 57, 'crepe', crepe_model='tiny').correct)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert out.stdout.strip().endswith("True")

@@ -127,30 +127,44 @@ def _torchcrepe():
     """``torchcrepe``, imported. It imports ``torchaudio`` only to read files (which we never
     ask it to); where the installed torchaudio cannot load against this torch (a binary built
     for another version), an empty ``torchaudio`` module stands in so that the rest imports."""
+    from sing.errors import SingError
+
+    advice = "pip install torchcrepe, or use --pitch-estimator yin"
+    try:
+        import torchcrepe
+    except ModuleNotFoundError as err:
+        if err.name != "torchaudio":
+            raise SingError(f"the CREPE pitch estimator needs torchcrepe ({err}): "
+                            f"{advice}") from None
+        return _torchcrepe_without_torchaudio()
+    except (ImportError, OSError):  # torchaudio's compiled library does not match this torch
+        return _torchcrepe_without_torchaudio()
+    return torchcrepe
+
+
+def _torchcrepe_without_torchaudio():
+    """Import torchcrepe with an empty ``torchaudio`` module in place of the unusable one."""
     import sys
     import types
 
+    from sing.errors import SingError
+
+    for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
+        del sys.modules[name]
+    for name in [m for m in sys.modules if m == "torchcrepe" or m.startswith("torchcrepe.")]:
+        del sys.modules[name]
+    stand_in = types.ModuleType("torchaudio")
+
+    def load(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("torchaudio is unusable here: read audio with soundfile")
+
+    stand_in.load = load  # type: ignore[attr-defined]
+    sys.modules["torchaudio"] = stand_in
     try:
         import torchcrepe
     except (ImportError, OSError) as err:
-        for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
-            del sys.modules[name]
-        for name in [m for m in sys.modules if m == "torchcrepe" or m.startswith("torchcrepe.")]:
-            del sys.modules[name]
-        stand_in = types.ModuleType("torchaudio")
-
-        def load(*_args: object, **_kwargs: object) -> None:
-            raise RuntimeError("torchaudio is unusable here: read audio with soundfile")
-
-        stand_in.load = load  # type: ignore[attr-defined]
-        sys.modules["torchaudio"] = stand_in
-        try:
-            import torchcrepe
-        except ImportError:
-            from sing.errors import SingError
-
-            raise SingError(f"the CREPE pitch estimator needs torchcrepe ({err}): "
-                            "pip install torchcrepe, or use --pitch-estimator yin") from None
+        raise SingError(f"the CREPE pitch estimator could not load torchcrepe ({err}): "
+                        "pip install torchcrepe, or use --pitch-estimator yin") from None
     return torchcrepe
 
 
