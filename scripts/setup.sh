@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything `make demo` and `make test` need on a fresh Debian/Ubuntu machine:
-# the Debian packages (FluidSynth, the FluidR3 GM SoundFont, Chromium and its WebDriver for the
-# report and app tests),
+# the Debian packages (FluidSynth, the FluidR3 GM SoundFont, the TimGM6mb SoundFont (the music
+# benchmark's peer), Chromium and its WebDriver for the report and app tests),
 # a virtual environment in .venv, PyTorch (CPU wheel) and this package with its test extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
-DEB_PACKAGES=(fluidsynth fluid-soundfont-gm chromium chromium-driver)
+DEB_PACKAGES=(fluidsynth fluid-soundfont-gm timgm6mb-soundfont chromium chromium-driver)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

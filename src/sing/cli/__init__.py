@@ -24,7 +24,16 @@ logger = logging.getLogger("sing")
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every sub-command registered."""
     from sing.cli import (
-        app, dataset, demo, evaluate, experiment, export, listening, model, render, train,
+        app,
+        dataset,
+        demo,
+        evaluate,
+        experiment,
+        export,
+        listening,
+        model,
+        render,
+        train,
     )
     from sing.cli.validate import OneLineParser
 

@@ -13,9 +13,12 @@ from typing import Any
 
 #: The paper's metrics (reference code names), in table order, and the loud-bin error.
 LOSS_METRICS: tuple[str, ...] = ("spectral_l1", "spectral_mse", "wav_mse", "wav_l1", "loud_l1")
-#: Pitch metrics (shares of notes, 0-1).
-PITCH_METRICS: tuple[str, ...] = ("pitch_accuracy", "pitch_accuracy_octave")
-METRICS: tuple[str, ...] = LOSS_METRICS + PITCH_METRICS
+#: Artefacts (sing.dsp.modulation): frame-rate buzz (dB) and noise-floor share (0-1).
+ARTEFACT_METRICS: tuple[str, ...] = ("buzz_db", "noise_floor")
+#: Pitch metrics (shares of notes, 0-1): YIN's (``pitch_accuracy``) and CREPE's.
+PITCH_METRICS: tuple[str, ...] = ("pitch_accuracy", "pitch_accuracy_octave",
+                                  "pitch_accuracy_crepe", "pitch_accuracy_crepe_octave")
+METRICS: tuple[str, ...] = LOSS_METRICS + ARTEFACT_METRICS + PITCH_METRICS
 #: Order of the systems in tables.
 SYSTEM_ORDER: tuple[str, ...] = ("sing", "autoencoder", "resample", "ground_truth")
 
@@ -25,6 +28,8 @@ class NoteRecord:
     """Metrics of one generated note against its ground truth.
 
     Loss metrics are nan where they do not apply (e.g. a reference without a source note).
+    ``f0_hz`` / ``cents`` / ``pitch_correct*`` are YIN's, ``crepe_*`` CREPE's; an estimator
+    that was not run leaves nan and None.
     """
 
     system: str
@@ -39,10 +44,17 @@ class NoteRecord:
     wav_l1: float
     f0_hz: float
     cents: float
-    pitch_correct: bool
-    pitch_correct_octave: bool
+    pitch_correct: bool | None
+    pitch_correct_octave: bool | None
     #: mean |log-power difference| over the ground truth's loud bins (sing.evaluation.metrics)
     loud_l1: float = float("nan")
+    #: frame-rate buzz of the held part (dB) and the noise-floor share against the ground truth
+    buzz_db: float = float("nan")
+    noise_floor: float = float("nan")
+    crepe_f0_hz: float = float("nan")
+    crepe_cents: float = float("nan")
+    crepe_correct: bool | None = None
+    crepe_correct_octave: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (nan becomes None)."""
@@ -60,16 +72,26 @@ def _mean(values: Sequence[float]) -> float:
     return sum(finite) / len(finite) if finite else float("nan")
 
 
+def _share(values: Sequence[bool | None]) -> float:
+    measured = [v for v in values if v is not None]
+    return sum(measured) / len(measured) if measured else float("nan")
+
+
+#: Pitch metric -> the NoteRecord field it is the share of.
+_PITCH_FIELDS = {"pitch_accuracy": "pitch_correct", "pitch_accuracy_octave": "pitch_correct_octave",
+                 "pitch_accuracy_crepe": "crepe_correct",
+                 "pitch_accuracy_crepe_octave": "crepe_correct_octave"}
+
+
 def summarize(records: Sequence[NoteRecord]) -> dict[str, float]:
-    """Averages of ``records``: each loss metric (ignoring nan), the two pitch accuracies
-    (share of notes, 0-1) and ``notes`` (how many)."""
-    out: dict[str, float] = {m: _mean([getattr(r, m) for r in records]) for m in LOSS_METRICS}
-    n = len(records)
-    out["pitch_accuracy"] = sum(r.pitch_correct for r in records) / n if n else float("nan")
-    out["pitch_accuracy_octave"] = (
-        sum(r.pitch_correct_octave for r in records) / n if n else float("nan")
-    )
-    out["notes"] = n
+    """Averages of ``records``: each loss and artefact metric (ignoring nan), the pitch
+    accuracies of each estimator run (share of notes, 0-1; nan when it was not run) and
+    ``notes`` (how many)."""
+    out: dict[str, float] = {m: _mean([getattr(r, m) for r in records])
+                             for m in LOSS_METRICS + ARTEFACT_METRICS}
+    for metric, name in _PITCH_FIELDS.items():
+        out[metric] = _share([getattr(r, name) for r in records])
+    out["notes"] = len(records)
     return out
 
 
@@ -77,7 +99,8 @@ def aggregate(records: Iterable[NoteRecord]) -> dict[str, Any]:
     """Group ``records`` by system, and within a system by family.
 
     Returns ``{"systems": {system: {"overall": summary, "families": {family: summary}}},
-    "relative_pitch_accuracy": sing / ground truth (when both exist)}``.
+    "relative_pitch_accuracy": sing / ground truth (YIN; when both exist),
+    "relative_pitch_accuracy_crepe": the same by CREPE (when it was run)}``.
     """
     by_system: dict[str, list[NoteRecord]] = {}
     for r in records:
@@ -95,9 +118,12 @@ def aggregate(records: Iterable[NoteRecord]) -> dict[str, Any]:
     out: dict[str, Any] = {"systems": systems}
     model = next((s for s in ("sing", "autoencoder") if s in systems), None)
     if model is not None and "ground_truth" in systems:
-        ceiling = systems["ground_truth"]["overall"]["pitch_accuracy"]
-        reached = systems[model]["overall"]["pitch_accuracy"]
-        out["relative_pitch_accuracy"] = reached / ceiling if ceiling > 0 else float("nan")
+        for metric, key in (("pitch_accuracy", "relative_pitch_accuracy"),
+                            ("pitch_accuracy_crepe", "relative_pitch_accuracy_crepe")):
+            ceiling = systems["ground_truth"]["overall"][metric]
+            reached = systems[model]["overall"][metric]
+            if math.isfinite(ceiling) or key == "relative_pitch_accuracy":
+                out[key] = reached / ceiling if ceiling > 0 else float("nan")
     return out
 
 

@@ -4,7 +4,11 @@ For every note of the split the model generates the note from its symbols (SING)
 reconstructs it from its waveform (an autoencoder); the *resample* reference plays the
 nearest-pitch training note of the same instrument and velocity at the requested pitch; the
 *ground truth* is the recording itself (zero loss, and the ceiling of pitch accuracy, since the
-pitch estimator also errs on real notes).
+pitch estimator also errs on real notes). Pitch is measured by YIN, CREPE or both
+(``pitch_estimator``), every system the same way. Each note also gets its frame-rate buzz (on
+its held part, at the model's frame rate ``sample_rate / stride``; nan for a note whose own
+harmonics beat near that rate) and its noise-floor share
+against the ground truth (:mod:`sing.dsp.modulation`).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from sing.dsp.modulation import frame_rate_buzz_db, noise_floor_share
 from sing.evaluation.aggregate import NoteRecord, aggregate
 from sing.evaluation.metrics import note_metrics
-from sing.evaluation.pitch import PitchResult, measure_pitch
+from sing.evaluation.pitch import PitchResult, held_span, measure_pitch, parse_estimators
 from sing.evaluation.resample import ResampleReference, pitch_shift_by_resampling
 
 logger = logging.getLogger(__name__)
@@ -79,12 +84,16 @@ def evaluate_model(
     keep_audio: Sequence[str] = (),
     progress: bool = True,
     system: str | None = None,
+    pitch_estimator: str = "yin",
+    crepe_model: str | None = None,
 ) -> Evaluation:
     """Evaluate ``model`` on every note of ``dataset`` (an ``NSynthDataset`` split).
 
     ``reference`` is the training split the resample reference draws its notes from (None:
     no resample row). ``limit`` evaluates a seeded random subset of that many notes.
     ``keep_audio`` names notes whose generated audio is returned (for the report).
+    ``pitch_estimator``: ``yin``, ``crepe`` or ``both`` (:mod:`sing.evaluation.pitch`);
+    ``crepe_model``: CREPE's network, ``tiny`` or ``full`` (None: ``pitch.CREPE_MODEL``).
     """
     from sing.utils.progress import progress_bar
 
@@ -93,6 +102,9 @@ def evaluate_model(
     system = system or ("autoencoder" if is_autoencoder(model) else "sing")
     vocab = dataset.vocabulary
     sample_rate = vocab.sample_rate
+    estimators = parse_estimators(pitch_estimator)
+    stride = getattr(getattr(model, "config", None), "stride", None)
+    frame_rate = sample_rate / stride if stride else float("nan")
     resampler = build_resample_reference(reference) if reference is not None else None
     if system == "autoencoder":  # reconstructs waveforms: the symbols are not used
         instrument_map = torch.arange(vocab.num_instruments)
@@ -130,11 +142,20 @@ def evaluate_model(
             losses = note_metrics(wavs, target)
             for j, it in enumerate(items):
                 wav = wavs[j].numpy()
-                pitch_result = (
-                    measure_pitch(wav, sample_rate, it["pitch"])
-                    if np.any(wav) else PitchResult(float("nan"), float("nan"))
-                )
-                records.append(_record(name, it, vocab, losses, j, pitch_result))
+                pitches = {
+                    e: (measure_pitch(wav, sample_rate, it["pitch"], e, device=str(device),
+                                      crepe_model=crepe_model)
+                        if np.any(wav) else PitchResult(float("nan"), float("nan")))
+                    for e in estimators
+                }
+                start, end = held_span(len(wav), sample_rate)
+                artefacts = {
+                    "buzz_db": (frame_rate_buzz_db(wav, sample_rate, frame_rate, start, end,
+                                                   pitches=[int(it["pitch"])])
+                                if np.isfinite(frame_rate) else float("nan")),
+                    "noise_floor": noise_floor_share(wav, target[j].numpy()),
+                }
+                records.append(_record(name, it, vocab, losses, j, pitches, artefacts))
                 if it["name"] in keep:
                     audio.setdefault(it["name"], {})[name] = wav.copy()
         bar.update(len(items))
@@ -186,8 +207,10 @@ def _resample_batch(
 
 def _record(
     system: str, item: dict[str, Any], vocab: Any, losses: dict[str, torch.Tensor], j: int,
-    pitch: PitchResult,
+    pitches: dict[str, PitchResult], artefacts: dict[str, float],
 ) -> NoteRecord:
+    yin, crepe = pitches.get("yin"), pitches.get("crepe")
+    nan = float("nan")
     return NoteRecord(
         system=system,
         name=item["name"],
@@ -200,8 +223,14 @@ def _record(
         wav_mse=float(losses["wav_mse"][j]),
         wav_l1=float(losses["wav_l1"][j]),
         loud_l1=float(losses["loud_l1"][j]),
-        f0_hz=pitch.f0_hz,
-        cents=pitch.cents,
-        pitch_correct=pitch.correct,
-        pitch_correct_octave=pitch.correct_ignoring_octave,
+        f0_hz=yin.f0_hz if yin else nan,
+        cents=yin.cents if yin else nan,
+        pitch_correct=yin.correct if yin else None,
+        pitch_correct_octave=yin.correct_ignoring_octave if yin else None,
+        buzz_db=artefacts["buzz_db"],
+        noise_floor=artefacts["noise_floor"],
+        crepe_f0_hz=crepe.f0_hz if crepe else nan,
+        crepe_cents=crepe.cents if crepe else nan,
+        crepe_correct=crepe.correct if crepe else None,
+        crepe_correct_octave=crepe.correct_ignoring_octave if crepe else None,
     )

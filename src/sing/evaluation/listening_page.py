@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,14 @@ import torch
 
 from sing.data.wav import wav_bytes
 from sing.evaluation.figures import data_uri, spectrogram_png, tsne_png
-from sing.evaluation.tables import METRIC_LABELS, SYSTEM_LABELS, format_value
+from sing.evaluation.tables import (
+    ESTIMATOR_METRICS,
+    METRIC_LABELS,
+    SYSTEM_LABELS,
+    format_value,
+    relative_pitch_lines,
+    table_metrics,
+)
 from sing.utils.atomic import atomic_directory
 
 logger = logging.getLogger(__name__)
@@ -82,23 +88,23 @@ def interpolate_instruments(
 
 
 def _metrics_html(results: dict[str, Any]) -> str:
-    metrics = ["spectral_l1", "spectral_mse", "wav_mse", "wav_l1", "pitch_accuracy",
-               "pitch_accuracy_octave", "notes"]
+    metrics = table_metrics(results)
     head = "".join(f"<th>{html.escape(METRIC_LABELS.get(m, m))}</th>" for m in metrics)
     rows = []
     for system, v in results["systems"].items():
         cells = "".join(f"<td>{format_value(m, v['overall'].get(m))}</td>" for m in metrics)
         rows.append(f"<tr><td>{html.escape(SYSTEM_LABELS.get(system, system))}</td>{cells}</tr>")
     out = f"<table><tr><th>system</th>{head}</tr>{''.join(rows)}</table>"
-    rel = results.get("relative_pitch_accuracy")
-    if rel is not None and math.isfinite(rel):
-        out += (f"<p>Pitch accuracy of the model relative to the ground truth: "
-                f"<b>{100 * rel:.1f}%</b></p>")
+    for line in relative_pitch_lines(results):
+        text, value = line.rsplit(": ", 1)
+        out += f"<p>{html.escape(text)}: <b>{html.escape(value)}</b></p>"
     families = sorted({f for v in results["systems"].values() for f in v["families"]})
+    pitch = [(name, m) for name, (m, _k) in ESTIMATOR_METRICS.items() if m in metrics]
     if families:
         systems = list(results["systems"])
+        what = " / ".join(["spectral L1"] + [f"pitch {n}" for n, _m in pitch])
         head = "".join(
-            f"<th>{html.escape(SYSTEM_LABELS.get(s, s).split(' (')[0])}<br>spectral L1 / pitch</th>"
+            f"<th>{html.escape(SYSTEM_LABELS.get(s, s).split(' (')[0])}<br>{what}</th>"
             for s in systems
         )
         rows = []
@@ -106,8 +112,9 @@ def _metrics_html(results: dict[str, Any]) -> str:
             cells = ""
             for s in systems:
                 f = results["systems"][s]["families"].get(fam, {})
-                cells += (f"<td>{format_value('spectral_l1', f.get('spectral_l1'))} / "
-                          f"{format_value('pitch_accuracy', f.get('pitch_accuracy'))}</td>")
+                values = [format_value("spectral_l1", f.get("spectral_l1"))]
+                values += [format_value(m, f.get(m)) for _n, m in pitch]
+                cells += f"<td>{' / '.join(values)}</td>"
             rows.append(f"<tr><td>{html.escape(fam)}</td>{cells}</tr>")
         out += ("<h3>Per family</h3>"
                 f"<table><tr><th>family</th>{head}</tr>{''.join(rows)}</table>")

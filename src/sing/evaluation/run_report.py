@@ -29,6 +29,8 @@ def report_for_run(
     extra_runs: tuple[Path, ...] = (),
     allow_other_data: bool = False,
     pieces: Sequence[tuple[str, Path]] = (),
+    pitch_estimator: str = "yin",
+    crepe_model: str | None = None,
 ) -> Path:
     """Evaluate and write the report folder; returns the path of its ``index.html``.
 
@@ -40,6 +42,7 @@ def report_for_run(
     A model trained on other data is refused unless ``allow_other_data``
     (:func:`sing.evaluation.provenance.check_evaluation_data`). ``pieces`` (``(title, WAV)``
     pairs, e.g. a MIDI file rendered by a model) add a "Music" section with their players.
+    ``pitch_estimator``: ``yin``, ``crepe`` or ``both`` (:mod:`sing.evaluation.pitch`).
     """
     from sing.data.nsynth import NoteSubset, NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
@@ -70,16 +73,18 @@ def report_for_run(
     reference = NSynthDataset(data, split="train")
     showcase = choose_showcase(dataset, per_family=per_family)
     evaluation = evaluate_model(model, dataset, reference, device=device, limit=limit,
-                                keep_audio=showcase, progress=progress)
+                                keep_audio=showcase, progress=progress,
+                                pitch_estimator=pitch_estimator, crepe_model=crepe_model)
     missing = [n for n in showcase if n not in evaluation.audio]
     if missing:  # --limit left some showcase notes out: evaluate those too
         position = {n: i for i, n in enumerate(dataset.names)}
         extra = NoteSubset(dataset, [position[n] for n in missing])
         more = evaluate_model(model, extra, reference, device=device, keep_audio=missing,
-                              progress=False)
+                              progress=False, pitch_estimator="yin")
         evaluation.audio.update(more.audio)
     evaluation.results["meta"].update(
-        {"model": model_path.name, "kind": info.kind, "split": split, "data": str(data)}
+        {"model": model_path.name, "kind": info.kind, "split": split, "data": str(data),
+         "pitch estimator": pitch_estimator}
     )
     index = write_report(
         out, evaluation, dataset.vocabulary.sample_rate, model=model,
