@@ -12,8 +12,9 @@ SoundFont export and the web app all call :func:`generate`::
    may be a blend: :mod:`sing.models.blend`) and gives a :class:`Note` of model indices.
 2. :func:`choose_backend` picks the network that runs: ``"fast"``
    (:class:`sing.models.fast.FastSING`: the same weights as GEMMs, the CPU's fast path) or
-   ``"reference"`` (the model's own ``forward``). ``backend="auto"`` asks it; the choice is
-   logged at debug level.
+   ``"reference"`` (the model's own ``forward``), by what the CPU has and, where that does not
+   settle it, by timing both once (:func:`measured_backend`). ``backend="auto"`` asks it; the
+   choice is logged at debug level (``sing -v``).
 3. :func:`generate` runs it in chunks of ``batch_size`` without gradients; a blend's
    instrument embedding is the weighted mean of its rows. ``ranges`` lets a caller that uses
    only parts of each note (``sing render``) skip the decoder elsewhere on the fast path.
@@ -101,13 +102,70 @@ def instrument_embeddings(model: SING, notes: Sequence[Note]) -> torch.Tensor | 
     return blend_embeddings(table, [n.weights for n in notes])
 
 
-def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int) -> str:
-    """The network :func:`generate` runs with ``backend="auto"``: ``"fast"`` on the CPU
-    (:class:`sing.models.fast.FastSING`), ``"reference"`` (the model's ``forward``) elsewhere.
+def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int,
+                   model: SING | None = None, masked: bool = False) -> str:
+    """The network :func:`generate` runs with ``backend="auto"``; the one place it is chosen.
 
-    This is the one place where the generation path is chosen.
+    * not the CPU: ``"reference"`` (the model's ``forward``, cuDNN / cuBLAS);
+    * the CPU with native bfloat16 (AVX-512 BF16 / AMX), or a caller that decodes only parts
+      of its notes (``masked``: ``sing render``): ``"fast"``;
+    * any other CPU (e.g. AVX2 only, where the fast path can lose to the plain forward at
+      small batches): measured, once per model, dtype and batch size class, by timing both
+      on a probe batch (:func:`measured_backend`).
     """
-    return "fast" if device.type == "cpu" else "reference"
+    from sing.models.fast import cpu_has_native_bf16
+
+    if device.type != "cpu":
+        return "reference"
+    if masked or cpu_has_native_bf16() or model is None:
+        return "fast"
+    return measured_backend(model, dtype, batch_size)
+
+
+#: Batch size classes of the measured choice: 1, 2-7, 8-31, 32+.
+_CLASSES = (1, 2, 8, 32)
+_MEASURED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def measured_backend(model: SING, dtype: torch.dtype, batch_size: int) -> str:
+    """``"fast"`` or ``"reference"``, whichever generated a probe batch faster on this CPU
+    (best of two timings each, after a warm-up); remembered per model, dtype and class of
+    ``batch_size``, so each choice costs a few probe notes once."""
+    import time
+
+    size = max(c for c in _CLASSES if c <= max(1, batch_size))
+    key = (dtype, size, _weights_version(model))
+    with _FAST_LOCK:
+        known = _MEASURED.setdefault(model, {})
+        if key in known:
+            return known[key]
+    probe = min(size, 8)
+    args = tuple(torch.zeros(probe, dtype=torch.long) for _ in range(3))
+    pitch = model.vocabulary.pitch_min if getattr(model, "vocabulary", None) else 60
+    args = (args[0], torch.full((probe,), pitch, dtype=torch.long), args[2])
+    fast = fast_copy(model, dtype)
+    autocast = dtype in (torch.bfloat16, torch.float16) and dtype != next(
+        model.parameters()).dtype
+    timings = {}
+    with torch.inference_mode():
+        for name in ("fast", "reference"):
+            best = float("inf")
+            for _ in range(3):  # the first call warms up (packing, allocation)
+                start = time.perf_counter()
+                if name == "fast":
+                    fast(*args)
+                else:
+                    with torch.autocast("cpu", dtype=dtype, enabled=autocast):
+                        model(*args)
+                best = min(best, time.perf_counter() - start)
+            timings[name] = best
+    choice = min(timings, key=timings.get)
+    logger.debug("generation: measured fast %.4f s, reference %.4f s for %d notes (%s, batch "
+                 "class %d): %s", timings["fast"], timings["reference"], probe, dtype, size,
+                 choice)
+    with _FAST_LOCK:
+        _MEASURED.setdefault(model, {})[key] = choice
+    return choice
 
 
 # One fast copy per (model, dtype), rebuilt when the model's weights change (their in-place
@@ -173,7 +231,8 @@ def generate(
         model.to(torch.device(device))
     device = next(model.parameters()).device
     if backend == "auto":
-        backend = choose_backend(device, dtype, min(batch_size, len(notes)))
+        backend = choose_backend(device, dtype, min(batch_size, len(notes)), model,
+                                 masked=ranges is not None)
     logger.debug("generation: %s backend, %s, %s, batch %d", backend, device, dtype, batch_size)
     fast = fast_copy(model, dtype) if backend == "fast" else None
     mask = fast.position_mask([list(r) for r in ranges]) if fast and ranges is not None else None
