@@ -39,7 +39,7 @@ DEFAULT_VELOCITY: int = 100
 
 _SEMITONES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 _ACCIDENTALS = {"": 0, "#": 1, "♯": 1, "s": 1, "b": -1, "♭": -1}
-_NOTE = re.compile(r"([a-g])(#|♯|s|b|♭)?(-?\d)", re.IGNORECASE)
+_NOTE = re.compile(r"([a-g])(#|♯|s|b|♭)?(10|-?\d)", re.IGNORECASE)
 _RANGE = re.compile(r"(?:[a-g](?:#|♯|b|♭)?\d){2,}", re.IGNORECASE)
 _NSYNTH = re.compile(r"^(?P<instrument>.+)-(?P<pitch>\d{3})-(?P<velocity>\d{3})$")
 _NUMBER = re.compile(r"\d{1,3}")
@@ -215,17 +215,20 @@ def _checked(pitch: int | None, pitch_text: str | None, dynamics: list[str],
 # -- instruments ---------------------------------------------------------------------------
 
 #: Words of instrument names -> NSynth family, the first match wins (so ``bassoon`` is a reed
-#: before ``bass`` is a bass, ``english horn`` a reed before ``horn`` is brass).
+#: before ``bass`` is a bass, ``english horn`` a reed before ``horn`` is brass, ``flute`` a
+#: flute before ``lute`` is a guitar, ``harpsichord`` a keyboard before ``harp`` a string).
 FAMILY_WORDS: tuple[tuple[str, str], ...] = (
     ("englishhorn", "reed"), ("coranglais", "reed"), ("bassoon", "reed"),
     ("contrabass", "string"), ("doublebass", "string"), ("bassguitar", "bass"),
     ("sax", "reed"), ("clarinet", "reed"), ("oboe", "reed"), ("harmonica", "reed"),
     ("bagpipe", "reed"), ("reed", "reed"),
-    ("violoncello", "string"), ("violin", "string"), ("viola", "string"), ("cello", "string"),
+    ("flute", "flute"), ("piccolo", "flute"), ("recorder", "flute"), ("ocarina", "flute"),
+    ("whistle", "flute"), ("shakuhachi", "flute"), ("fife", "flute"),
+    ("harpsichord", "keyboard"), ("violoncello", "string"), ("violin", "string"),
+    ("viola", "string"), ("cello", "string"),
     ("fiddle", "string"), ("harp", "string"), ("string", "string"),
     ("piano", "keyboard"), ("keys", "keyboard"), ("keyboard", "keyboard"),
     ("rhodes", "keyboard"), ("wurli", "keyboard"), ("clav", "keyboard"),
-    ("harpsichord", "keyboard"),
     ("marimba", "mallet"), ("vibraphone", "mallet"), ("vibes", "mallet"),
     ("xylophone", "mallet"), ("glock", "mallet"), ("celesta", "mallet"),
     ("bell", "mallet"), ("chime", "mallet"), ("kalimba", "mallet"), ("mallet", "mallet"),
@@ -236,8 +239,6 @@ FAMILY_WORDS: tuple[tuple[str, str], ...] = (
     ("bass", "bass"),
     ("trumpet", "brass"), ("trombone", "brass"), ("tuba", "brass"), ("horn", "brass"),
     ("cornet", "brass"), ("euphonium", "brass"), ("brass", "brass"),
-    ("flute", "flute"), ("piccolo", "flute"), ("recorder", "flute"), ("ocarina", "flute"),
-    ("whistle", "flute"), ("shakuhachi", "flute"), ("fife", "flute"),
     ("voice", "vocal"), ("vocal", "vocal"), ("vox", "vocal"), ("choir", "vocal"),
     ("soprano", "vocal"), ("sing", "vocal"),
     ("synth", "synth_lead"), ("lead", "synth_lead"), ("saw", "synth_lead"),
