@@ -401,7 +401,8 @@ def build_from_samples(
         shown = "; ".join(f"{s['file']}: {s['reason']}" for s in report.skipped[:3])
         raise SingError(f"no file gave a note ({files} skipped: {shown}"
                         f"{'; ...' if len(report.skipped) > 3 else ''})", source)
-    ids = {inst.name: i for i, inst in enumerate(instruments)}
+    playing = sorted({n.instrument.name for n in notes})
+    ids = {name: i for i, name in enumerate(playing)}  # NSynth ids of the instruments kept
     examples: dict[str, dict[str, Any]] = {}
     sources: dict[str, dict[str, Any]] = {}
     info: dict[str, dict[str, Any]] = {}
