@@ -256,7 +256,10 @@ def test_cli_rules(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture)
 
 def test_recorded_folder_to_a_playable_model(tmp_path: Path, recorder: Recorder,
                                              caplog: pytest.LogCaptureFixture):
-    """Folder -> build -> split -> check -> train (tiny) -> render a MIDI file with it."""
+    """Folder -> build -> split -> check -> train (tiny) -> render a MIDI file with the new
+    instrument (a pitch outside its range: moved by octaves, warned). `sing evaluate` and
+    `sing report` (minutes here: numba compiles the pitch estimator) ran on the README's
+    example run."""
     from sing.midi.writer import Part, write_midi
 
     folder = tmp_path / "my samples" / "my_cello"
@@ -272,12 +275,13 @@ def test_recorded_folder_to_a_playable_model(tmp_path: Path, recorder: Recorder,
                  "--batch-size", "4", "--max-notes", "8", "--eval-notes", "2", "--seed", "3",
                  "--no-progress", "--epochs-ae", "1", "--epochs-seq", "1",
                  "--epochs-sing", "1"]) == 0
+    model = run / "model.safetensors"
     song, wav = tmp_path / "song.mid", tmp_path / "song.wav"
     write_midi(song, [Part("cello", 0, 42, [(0, 1, 50, 90), (1, 1, 55, 60), (2, 1, 79, 100)])],
                bpm=120)
     with caplog.at_level(logging.WARNING):
-        assert main(["render", str(song), "--out", str(wav), "--model",
-                     str(run / "model.safetensors"), "--instrument", "my_cello"]) == 0
+        assert main(["render", str(song), "--out", str(wav), "--model", str(model),
+                     "--instrument", "my_cello"]) == 0
     assert "outside the model's range 48-57 were moved by octaves" in caplog.text
     rate, audio = scipy.io.wavfile.read(wav)
     assert rate == 16000 and audio.shape[0] >= 3 * 8000
