@@ -35,10 +35,16 @@ from typing import Any
 
 import numpy as np
 
+from sing.data.builds import (
+    NOTE_PEAK,
+    check_replaceable,
+    examples_json,
+    instrument_gain,
+)
 from sing.data.gm import GM_PROGRAMS, instrument_str
 from sing.data.schema import make_example
 from sing.data.vocabulary import NSYNTH_VELOCITIES, note_name
-from sing.data.wav import write_wav
+from sing.data.wav import to_pcm16, write_wav
 from sing.errors import SingError, describe_os_error
 from sing.utils.atomic import atomic_directory
 
@@ -57,8 +63,6 @@ DEMO_PROGRAMS: tuple[int, ...] = (0, 1, 4, 8, 11, 12, 16, 19, 20, 24, 25, 26, 32
                                   81, 82)
 #: Demo pitches: C3 (48) to C5 (72), two octaves inside every demo program's key range.
 DEMO_PITCHES: tuple[int, ...] = tuple(range(48, 73))
-#: Every note's peak after the per-instrument gain, as a fraction of int16 full scale.
-NOTE_PEAK: float = 0.9
 #: Where the system GM SoundFont is looked for (Debian's fluid-soundfont-gm first).
 SOUNDFONT_CANDIDATES: tuple[str, ...] = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -258,30 +262,6 @@ class FluidRenderer:
         self.close()
 
 
-def examples_json(examples: dict[str, dict[str, Any]]) -> str:
-    """``examples.json`` text: one object, one note per line (sorted by note name)."""
-    lines = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(examples.items())]
-    return "{\n" + ",\n".join(lines) + "\n}\n"
-
-
-def _check_replaceable(out: Path, overwrite: bool) -> None:
-    """Raise :class:`SingError` unless ``out`` may be (re)built: absent or empty, or, with
-    ``overwrite`` (``--force``), a data set this command built (``examples.json`` +
-    ``build.json``): --force never deletes a folder of anything else."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise SingError("exists and is not a folder", out)
-    if not any(out.iterdir()):
-        return
-    if not overwrite:
-        raise SingError("already exists; use --force to replace it", out)
-    if not ((out / "examples.json").is_file() and (out / "build.json").is_file()):
-        raise SingError("is not a data set built by `sing dataset build` (no examples.json and "
-                        "build.json): --force replaces only those, or an empty folder; remove it "
-                        "yourself or choose another --out", out)
-
-
 _ProgramResult = tuple[dict[str, dict[str, Any]], dict[str, Any], list[str]]
 
 
@@ -315,11 +295,10 @@ class _ProgramJob:
                     notes.append((pitch, velocity, wav))
                 if on_note is not None:
                     on_note(1)
-        peak = max((float(np.abs(w).max()) for _, _, w in notes), default=0.0)
-        gain = NOTE_PEAK / peak if peak > 0 else 0.0
+        gain, peak = instrument_gain(w for _, _, w in notes)
         examples: dict[str, dict[str, Any]] = {}
         for pitch, velocity, wav in notes:
-            pcm = np.round(wav.astype(np.float64) * (gain * 32767)).astype(np.int16)
+            pcm = to_pcm16(wav, gain)
             meta = make_example(
                 note=program * 16384 + pitch * 128 + velocity, instrument=program,
                 instrument_str=name, pitch=pitch, velocity=velocity,
@@ -411,7 +390,7 @@ def build_dataset(
     length = round(duration * sample_rate)
     hold_samples = round(hold * sample_rate)
     path = find_soundfont(soundfont)
-    _check_replaceable(out, overwrite)
+    check_replaceable(out, overwrite)
     logger.debug(f"SoundFont: {path}")
 
     examples: dict[str, dict[str, Any]] = {}

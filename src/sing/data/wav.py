@@ -11,12 +11,13 @@ from sing.errors import SingError, describe_os_error
 from sing.utils.atomic import atomic_write_bytes
 
 
-def to_pcm16(samples: np.ndarray) -> np.ndarray:
-    """``samples`` as int16: int16 as is; floats in [-1, 1] scaled by 32767, rounded, clipped."""
+def to_pcm16(samples: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    """``samples`` as int16: int16 as is; floats (full scale 1) times ``gain`` scaled by 32767,
+    rounded (in float64) and clipped at +-32767. The one float -> PCM conversion of ``sing``."""
     samples = np.asarray(samples)
-    if samples.dtype == np.int16:
+    if samples.dtype == np.int16 and gain == 1.0:
         return samples
-    scaled = np.round(np.asarray(samples, dtype=np.float64) * 32767)
+    scaled = np.round(np.asarray(samples, dtype=np.float64) * (gain * 32767))
     return np.clip(scaled, -32767, 32767).astype(np.int16)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from sing.data.vocabulary import Vocabulary
+from sing.data.wav import to_pcm16
 from sing.errors import SingError
 from sing.models.blend import InstrumentSpec, Weights, blend_label, resolve_instrument
 
@@ -358,12 +359,6 @@ def release_time(wave: np.ndarray, hold: int, rate: int) -> float:
     if drop <= 0:
         return MAX_RELEASE
     return float(min(max(ENVELOPE_RANGE_DB * seconds / drop, MIN_RELEASE), MAX_RELEASE))
-
-
-def to_pcm16(wave: np.ndarray) -> np.ndarray:
-    """float [-1, 1] -> int16 (rounded, clipped at +-32767), as ``sing render`` writes."""
-    return np.clip(np.round(np.asarray(wave, dtype=np.float64) * 32767),
-                   -32767, 32767).astype(np.int16)
 
 
 def make_sample(wave: np.ndarray, key: KeyZone, layer: VelocityLayer, hold: int, rate: int,
