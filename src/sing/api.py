@@ -58,6 +58,11 @@ def load_model(
     ``path=None`` loads the model shipped in the package (``sing/pretrained/gm.safetensors``);
     an install without one raises :class:`SingError` ("no shipped model in this install").
     """
+    from sing import checks
+    from sing.utils.device import resolve_device
+
+    dtype = checks.compute_dtype(dtype)
+    device = resolve_device(device)  # one line for a GPU this machine lacks
     model, info = _load_model(resolve_model_path(path), device=device, kind="sing")
     model.to(dtype)
     model.info = info
@@ -85,6 +90,9 @@ def synthesize_batch(
     Returns:
         float32 Tensor[B, T] in [-1, 1] (T = the model's note length).
     """
+    if isinstance(notes, str) or not isinstance(notes, Sequence):
+        raise SingError("notes must be a list of notes (NSynth names or (instrument, pitch, "
+                        f"velocity) tuples), not {type(notes).__name__}")
     resolved = resolve_notes(_vocabulary(model), notes)
     return generate(model, resolved, batch_size=batch_size, device=device, dtype=dtype,
                     backend=backend, progress=progress)
@@ -132,9 +140,17 @@ def render_midi(
     Returns:
         float32 Tensor[N], the mix peaking at -1 dBFS, at ``sample_rate`` or the model's rate.
     """
+    from sing import checks
     from sing.midi.reader import read_midi
     from sing.midi.render import render_score
 
+    _vocabulary(model)
+    sample_rate = checks.sample_rate(sample_rate)
+    program_map = checks.program_map(program_map)
+    if instrument is not None:
+        instrument = checks.instrument_spec(instrument)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise SingError(f"batch_size must be an integer >= 1, not {batch_size!r}")
     mix, _rate = render_score(model, read_midi(path), sample_rate, program_map, instrument,
                               batch_size, dtype, progress)
     return torch.from_numpy(mix)

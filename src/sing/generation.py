@@ -67,10 +67,18 @@ class Note:
 
 def resolve_note(vocabulary: Vocabulary, note: NoteSpec) -> Note:
     """Check a note against the vocabulary; unknown symbols raise :class:`SingError`."""
+    from sing import checks
+
     if isinstance(note, str):
         instrument, pitch, velocity = parse_note_name(note)
-    else:
+    elif isinstance(note, tuple | list) and len(note) == 3:
         instrument, pitch, velocity = note
+        instrument = checks.instrument_spec(instrument)
+        pitch = checks.whole_number(pitch, "pitch", 0, 127)
+        velocity = checks.whole_number(velocity, "velocity", 1, 127)
+    else:
+        raise SingError("a note is an NSynth note name or (instrument, MIDI pitch, velocity), "
+                        f"not {note!r:.60}")
     weights = _resolve_instrument(vocabulary, instrument)
     pitch = vocabulary.check_pitch(int(pitch))
     v_index = vocabulary.velocity_index(int(velocity))
@@ -219,6 +227,9 @@ def generate(
     Returns:
         float32 Tensor[B, T] on the CPU, clamped to [-1, 1] (T = the model's note length).
     """
+    from sing import checks
+
+    dtype = checks.compute_dtype(dtype)
     if backend not in BACKENDS:
         raise SingError(f"unknown backend '{backend}' ({', '.join(BACKENDS)})")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:

@@ -87,6 +87,8 @@ class Vocabulary:
             raise ValueError("instruments, instrument_ids and families must have the same length")
         if len(set(self.instruments)) != n:
             raise ValueError("instrument names must be unique")
+        if self.hold is None and _seconds(self.extra.get("hold")) is not None:
+            object.__setattr__(self, "hold", _seconds(self.extra["hold"]))  # older layout
 
     # -- sizes ------------------------------------------------------------------------------
     @property

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -74,12 +75,14 @@ def _nearest_velocity(velocities: tuple[int, ...], velocity: int) -> int:
                                                       -velocities[i]))
 
 
-def _fit_pitch(pitch: int, lo: int, hi: int) -> int:
+def _fit_pitch(pitch: int, lo: int, hi: int) -> int | None:
+    """``pitch`` moved by octaves into ``[lo, hi]``; None when no octave of it lies there (a
+    model narrower than an octave): such a note is never played at a pitch the model lacks."""
     while pitch < lo and pitch + 12 <= 127:
         pitch += 12
     while pitch > hi and pitch - 12 >= 0:
         pitch -= 12
-    return pitch
+    return pitch if lo <= pitch <= hi else None
 
 
 def plan_render(
@@ -108,8 +111,23 @@ def plan_render(
     index: dict[Key, int] = {}
     plan = RenderPlan(score, [], [], hold if hold is not None else model_hold(model),
                       vocabulary.sample_rate)
+    unplayable = [n for n in score.notes if _fit_pitch(n.pitch, lo, hi) is None]
+    if unplayable:
+        missing = sorted({n.pitch for n in unplayable})
+        if len(unplayable) == len(score.notes):
+            raise SingError(f"no note can be played: no octave of its pitches "
+                            f"({', '.join(map(str, missing[:8]))}) lies in the model's range "
+                            f"{lo}-{hi}", score.path)
+        logger.warning("%s: skipped %d notes whose pitches (%s%s) have no octave in the "
+                       "model's range %d-%d", score.path, len(unplayable),
+                       ", ".join(map(str, missing[:8])), ", ..." if len(missing) > 8 else "",
+                       lo, hi)
+        score = dataclasses.replace(score, notes=[n for n in score.notes
+                                                  if _fit_pitch(n.pitch, lo, hi) is not None])
+        plan.score = score
     for note in score.notes:
         pitch = _fit_pitch(note.pitch, lo, hi)
+        assert pitch is not None
         if pitch != note.pitch:
             plan.shifted[(note.program, note.pitch)] = pitch
         velocity = _nearest_velocity(vocabulary.velocities, note.velocity)
