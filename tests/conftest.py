@@ -9,6 +9,9 @@ each of valid and test: 90 / 15 / 15 notes). Read-only: copy it before changing 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,25 @@ def reference_run(gm_dataset: Path, tmp_path_factory: pytest.TempPathFactory) ->
     finally:
         torch.set_num_threads(before)
     return out
+
+
+@pytest.fixture
+def holder() -> Iterator:
+    """Another process holding the lock of a target: ``holder(target) -> pid`` (killed at
+    the end of the test)."""
+    procs: list[subprocess.Popen] = []
+
+    def start(target: Path) -> int:
+        code = ("import sys, time\nfrom sing.utils.lock import exclusive\n"
+                "with exclusive(sys.argv[1]):\n    print('locked', flush=True)\n"
+                "    time.sleep(120)\n")
+        proc = subprocess.Popen([sys.executable, "-c", code, str(target)],
+                                stdout=subprocess.PIPE, text=True)
+        procs.append(proc)
+        assert proc.stdout.readline().strip() == "locked"
+        return proc.pid
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()

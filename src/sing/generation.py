@@ -115,8 +115,9 @@ def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int,
     """The network :func:`generate` runs with ``backend="auto"``; the one place it is chosen.
 
     * not the CPU: ``"reference"`` (the model's ``forward``, cuDNN / cuBLAS);
-    * the CPU with native bfloat16 (AVX-512 BF16 / AMX), or a caller that decodes only parts
-      of its notes (``masked``: ``sing render``): ``"fast"``;
+    * the CPU with native bfloat16 (AVX-512 BF16 / AMX), a dtype below float32 (the CPU's
+      reference path computes float32: oneDNN has no bf16 LSTM on every CPU), or a caller that
+      decodes only parts of its notes (``masked``: ``sing render``): ``"fast"``;
     * any other CPU (e.g. AVX2 only, where the fast path can lose to the plain forward at
       small batches): measured, once per model, dtype and batch size class, by timing both
       on a probe batch (:func:`measured_backend`).
@@ -125,8 +126,8 @@ def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int,
 
     if device.type != "cpu":
         return "reference"
-    if masked or cpu_has_native_bf16() or model is None:
-        return "fast"
+    if masked or dtype != torch.float32 or cpu_has_native_bf16() or model is None:
+        return "fast"  # on the CPU only the fast path computes in bfloat16 / float16
     return measured_backend(model, dtype, batch_size)
 
 
@@ -152,8 +153,6 @@ def measured_backend(model: SING, dtype: torch.dtype, batch_size: int) -> str:
     pitch = model.vocabulary.pitch_min if getattr(model, "vocabulary", None) else 60
     args = (args[0], torch.full((probe,), pitch, dtype=torch.long), args[2])
     fast = fast_copy(model, dtype)
-    autocast = dtype in (torch.bfloat16, torch.float16) and dtype != next(
-        model.parameters()).dtype
     timings = {}
     with torch.inference_mode():
         for name in ("fast", "reference"):
@@ -163,8 +162,7 @@ def measured_backend(model: SING, dtype: torch.dtype, batch_size: int) -> str:
                 if name == "fast":
                     fast(*args)
                 else:
-                    with torch.autocast("cpu", dtype=dtype, enabled=autocast):
-                        model(*args)
+                    model(*args)
                 best = min(best, time.perf_counter() - start)
             timings[name] = best
     choice = min(timings, key=timings.get)
@@ -219,7 +217,8 @@ def generate(
         notes: resolved notes (:func:`resolve_notes`).
         device: where to run (the model is moved there); default the model's device.
         dtype: compute dtype: the fast path's GEMMs from the float32 weights; the reference
-            path autocasts to it when it is lower than the model's float32.
+            path autocasts to it on a GPU when it is lower than the model's float32 (on the CPU
+            it computes in the model's own dtype).
         backend: ``"auto"`` (:func:`choose_backend`), ``"fast"`` or ``"reference"``.
         progress: called with the number of notes done after each chunk.
         ranges: per note, the sample ranges ``[a, b)`` of the note that will be used; the fast
@@ -248,8 +247,8 @@ def generate(
     fast = fast_copy(model, dtype) if backend == "fast" else None
     mask = fast.position_mask([list(r) for r in ranges]) if fast and ranges is not None else None
     model_dtype = next(model.parameters()).dtype
-    autocast = backend == "reference" and dtype != model_dtype and dtype in (
-        torch.bfloat16, torch.float16)
+    autocast = (backend == "reference" and device.type != "cpu" and dtype != model_dtype
+                and dtype in (torch.bfloat16, torch.float16))
     embeddings = instrument_embeddings(model, notes)
     out = []
     with torch.inference_mode():

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,25 +62,6 @@ def test_render_refuses_a_device_or_a_fifo_as_output(tmp_path: Path, song: Path,
     assert Path("/dev/null").is_char_device() and fifo.is_fifo()
 
 
-@pytest.fixture
-def holder() -> Iterator:
-    """Another process holding the lock of a target: ``holder(target) -> pid``."""
-    procs: list[subprocess.Popen] = []
-
-    def start(target: Path) -> int:
-        code = ("import sys, time\nfrom sing.utils.lock import exclusive\n"
-                "with exclusive(sys.argv[1]):\n    print('locked', flush=True)\n"
-                "    time.sleep(120)\n")
-        proc = subprocess.Popen([sys.executable, "-c", code, str(target)],
-                                stdout=subprocess.PIPE, text=True)
-        procs.append(proc)
-        assert proc.stdout.readline().strip() == "locked"
-        return proc.pid
-
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
 
 
 def test_two_writers_of_one_output_never_both_succeed(tmp_path: Path, song: Path,

@@ -26,6 +26,8 @@ def test_rules_before_measuring():
     assert choose_backend(torch.device("meta"), torch.float32, 4, model) == "reference"
     # a caller that decodes only parts of its notes needs the fast path's position mask
     assert choose_backend(torch.device("cpu"), torch.float32, 4, model, masked=True) == "fast"
+    # on the CPU only the fast path computes below float32 (no bf16 LSTM in oneDNN everywhere)
+    assert choose_backend(torch.device("cpu"), torch.bfloat16, 1, model) == "fast"
 
 
 def test_measured_once_per_class_and_auto_matches_the_reference():

@@ -37,25 +37,6 @@ def _fake_disk(monkeypatch, free: int) -> None:
                         lambda path: types.SimpleNamespace(f_bavail=free // 4096, f_frsize=4096))
 
 
-@pytest.fixture
-def holder(tmp_path: Path) -> Iterator:
-    """Start another process that holds the lock of a target: ``holder(target) -> pid``."""
-    procs: list[subprocess.Popen] = []
-
-    def start(target: Path) -> int:
-        code = ("import sys, time\nfrom sing.utils.lock import exclusive\n"
-                "with exclusive(sys.argv[1]):\n    print('locked', flush=True)\n"
-                "    time.sleep(120)\n")
-        proc = subprocess.Popen([sys.executable, "-c", code, str(target)],
-                                stdout=subprocess.PIPE, text=True)
-        procs.append(proc)
-        assert proc.stdout.readline().strip() == "locked"
-        return proc.pid
-
-    yield start
-    for proc in procs:
-        proc.kill()
-        proc.wait()
 
 
 # -- a full disk --------
