@@ -213,3 +213,12 @@ def test_a_rerun_removes_the_temporaries_of_a_killed_run(gm_dataset, reference_r
     (out / ".tmp-frames.x1y2z3w4" / "frames.f32").write_bytes(bytes(100))
     assert run_cli(*train_args(gm_dataset, out)) == 0  # already trained: nothing else to do
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_run_folder_may_not_be_an_input(gm_dataset, tmp_path, capsys):
+    data = data_copy(gm_dataset, tmp_path / "data")
+    for out in (data, data / "runs" / "r"):
+        code = run_cli(*train_args(data, out))
+        err = capsys.readouterr().err
+        assert code == 2 and "would mix with the data folder" in err and "\n" not in err.strip()
+    assert sorted(p.name for p in data.iterdir()) == sorted(p.name for p in gm_dataset.iterdir())

@@ -65,13 +65,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     from sing.midi.render import render_file
     from sing.pretrained import resolve_model_path
     from sing.utils.device import resolve_device
-    from sing.utils.outputs import check_output, writing
+    from sing.utils.outputs import check_output
 
     program_map = parse_program_map(args.program_map)
     model_path = resolve_model_path(args.model)
     out = check_output(args.out, inputs=[args.midi, model_path], what=".wav")
     device = resolve_device(args.device)
-    with writing(out), tqdm(unit="note", desc="render", disable=None) as bar:
+    with tqdm(unit="note", desc="render", disable=None) as bar:  # render_file holds the lock
 
         def progress(done: int, total: int) -> None:
             bar.total = total

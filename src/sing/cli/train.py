@@ -41,6 +41,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from sing.training.trainer import TrainingInterrupted, train
 
     config = config_from_args(TrainConfig, args)
+    _check_run_folder(config)
     main_rank = os.environ.get("RANK", "0") == "0"
     try:
         path = train(config)
@@ -51,6 +52,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     if main_rank:
         print(path)
     return 0
+
+
+def _check_run_folder(config: TrainConfig) -> None:
+    """The run folder may not be (or lie inside) the data folder, nor hold an input model file
+    of the run in its place (``--init-model RUN_DIR``)."""
+    from sing.errors import SingError
+    from sing.utils.outputs import is_inside
+
+    if is_inside(config.out, config.data):
+        raise SingError(f"the run folder would mix with the data folder {config.data} (an "
+                        "input of this command); choose another --out", config.out)
+    for source in (config.init_model, config.init_autoencoder):
+        if source is not None and is_inside(config.out, source):
+            raise SingError(f"is the input model {source}; choose another --out", config.out)
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

@@ -9,7 +9,9 @@
    (:func:`sing.midi.envelope.fit_note`) and added at its start time.
 4. :func:`finish_mix`: resampled with soxr when another rate is asked for, then normalised to
    a peak of -1 dBFS (no clipping, whatever the number of voices).
-5. :func:`sing.data.wav.write_wav`: 16-bit PCM WAV, written atomically (nothing half-written).
+5. :func:`sing.data.wav.write_wav`: 16-bit PCM WAV, written atomically (nothing half-written);
+   ``sing render`` (:func:`render_file`) mixes, resamples and writes in blocks instead
+   (:mod:`sing.midi.stream`: memory bounded by the notes sounding at once).
 
 :func:`render_file` does all of it for a model file and a MIDI file.
 """
@@ -226,13 +228,6 @@ def finish_mix(mix: np.ndarray, rate: int, sample_rate: int | None = None,
     return mix.astype(np.float32), out_rate
 
 
-def check_output(path: str | Path) -> Path:
-    """Refuse, before any work, an output that cannot be written (one :class:`SingError`)."""
-    from sing.utils.outputs import check_output as check  # folders, devices, permissions
-
-    return check(path, what=".wav")
-
-
 def render_score(
     model: torch.nn.Module,
     score: Score,
@@ -269,18 +264,34 @@ def render_file(
 
     ``dtype`` is the compute dtype of :func:`sing.generation.generate` on ``device``.
     """
-    from sing.models.io import load_model_file
     from sing.pretrained import resolve_model_path
+    from sing.utils.outputs import check_output as check
+    from sing.utils.outputs import writing
 
-    out_wav = check_output(out_wav)
     model_path = resolve_model_path(model_path)
+    out_wav = check(out_wav, inputs=[midi_path, model_path], what=".wav")
+    with writing(out_wav):  # the output's lock (and a killed render's temporaries removed)
+        return _render_file(model_path, midi_path, out_wav, sample_rate, program_map,
+                            instrument, device, batch_size, dtype, progress)
+
+
+def _render_file(model_path: Path, midi_path: str | Path, out_wav: Path,
+                 sample_rate: int | None, program_map: Mapping[int, InstrumentSpec] | None,
+                 instrument: InstrumentSpec | None, device: str | torch.device,
+                 batch_size: int, dtype: torch.dtype, progress: Progress | None) -> Path:
+    from sing.models.io import load_model_file
+
     score = read_midi(midi_path)
     model, info = load_model_file(model_path, device=device, kind="sing")
     model.info = info
-    mix, rate = render_score(model, score, sample_rate, program_map, instrument, batch_size,
-                             dtype, progress)
-    from sing.data.wav import write_wav
+    from sing.midi.stream import check_wav_length, write_mix
 
-    write_wav(out_wav, mix, rate, atomic=True)
+    plan = plan_render(model, score, program_map, instrument)
+    check_wav_length(plan, model.vocabulary.note_length, int(sample_rate or plan.sample_rate),
+                     out_wav)
+    waves = generate_plan(model, plan, batch_size=batch_size, dtype=dtype, progress=progress)
+    rate = write_mix(out_wav, plan, waves, sample_rate)  # in blocks: memory bounded
+    logger.info("%s: %d notes (%d distinct generated) -> %s at %d Hz", score.path,
+                len(score.notes), len(plan.keys), out_wav, rate)
     return out_wav
 
