@@ -142,3 +142,16 @@ def test_info_and_generate_on_the_gm_dataset_vocabulary(gm_dataset: Path, tmp_pa
     assert rate == real_rate == vocabulary.sample_rate and fake.shape == real.shape
     loss = spectral_loss(torch.from_numpy(fake)[None], torch.from_numpy(real)[None]).item()
     assert loss > 0.0  # an untrained model is not the recording
+
+
+def test_generate_refuses_two_notes_with_one_file_name(tiny_model_file: Path, tmp_path: Path,
+                                                       capsys):
+    out = tmp_path / "blends"
+    # 0.1% and 0.2% of the brass both round to 0: two different notes, one file name
+    argv = ["generate", "--model", str(tiny_model_file), "--out", str(out), "--pitch", "60",
+            "--instrument", "guitar_acoustic_009:0.999,brass_acoustic_001:0.001",
+            "guitar_acoustic_009:0.998,brass_acoustic_001:0.002-060-100"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "two different notes would both be written" in err, err
+    assert not out.exists() or not list(out.glob("*.wav"))

@@ -257,13 +257,19 @@ def _name_max(folder: Path) -> int:
 
 def _check_note_files(out: Path, notes: list, inputs: list) -> None:
     """Refuse, before generating, a note whose WAV file name is too long for the file system
-    (long blends), is an input of the command, or is an existing non-regular file."""
+    (long blends), is an input of the command, is an existing non-regular file, or is the
+    file name of another, different note (blends whose labels round alike)."""
     from sing.errors import SingError
     from sing.utils.outputs import check_output
 
     limit = _name_max(out) - len(".tmp-") - len(".xxxxxxxx")  # room for atomic_write's name
+    seen: dict[str, object] = {}
     for note in notes:
         name = f"{note.name}.wav"
+        other = seen.setdefault(name, note)
+        if other != note:  # e.g. two blends whose percentages round alike
+            raise SingError(f"two different notes would both be written to {name} (their "
+                            "names round alike): give them apart in separate runs", out)
         if len(name.encode()) > limit:
             raise SingError(f"the file name of note {note.name[:60]}... would be "
                             f"{len(name.encode())} bytes, over the {limit} this file system "
