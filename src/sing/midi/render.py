@@ -31,12 +31,11 @@ from sing.errors import SingError
 from sing.midi.envelope import fit_note, samples_read
 from sing.midi.programs import program_instruments
 from sing.midi.reader import Score, read_midi
+from sing.midi.stream import MIX_PEAK
 from sing.models.blend import InstrumentSpec, Weights
 
 logger = logging.getLogger(__name__)
 
-#: Peak of the written mix: -1 dBFS (as a fraction of full scale).
-MIX_PEAK = 10 ** (-1 / 20)
 #: Share of a note that the training notes' key was held, when the model does not say.
 DEFAULT_HOLD_FRACTION = 0.75
 

@@ -30,6 +30,8 @@ import torch
 from sing.errors import SingError, describe_os_error
 from sing.midi.envelope import fit_note
 
+#: Peak of a written mix: -1 dBFS (as a fraction of full scale).
+MIX_PEAK = 10 ** (-1 / 20)
 #: Samples per block read back and written.
 BLOCK = 1 << 16
 #: The most samples a mono 16-bit WAV holds (its data chunk's size is 32 bits).
@@ -88,7 +90,7 @@ def mix_blocks(plan, waves: torch.Tensor) -> Iterator[np.ndarray]:
 def write_mix(path: Path, plan, waves: torch.Tensor, sample_rate: int | None = None,
               peak: float | None = None) -> int:
     """Mix, resample (soxr) to ``sample_rate`` if given, scale to ``peak`` (default
-    :data:`sing.midi.render.MIX_PEAK`) and write a 16-bit WAV atomically, in blocks.
+    :data:`MIX_PEAK`) and write a 16-bit WAV atomically, in blocks.
 
     Returns:
         the sample rate written.
@@ -97,7 +99,6 @@ def write_mix(path: Path, plan, waves: torch.Tensor, sample_rate: int | None = N
     import soxr
 
     from sing.data.wav import to_pcm16
-    from sing.midi.render import MIX_PEAK
     from sing.utils.atomic import atomic_write
 
     peak = MIX_PEAK if peak is None else peak
