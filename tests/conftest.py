@@ -59,6 +59,17 @@ def tiny_model_file(tmp_path: Path, vocabulary: Vocabulary) -> Path:
     return save_model(tmp_path / "tiny.safetensors", model, recipe={"stage": "untrained"})
 
 
+@pytest.fixture
+def one_intra_op_thread() -> Iterator[None]:
+    """One intra-op thread for a test (restored afterwards): on a loaded 2-core machine
+    PyTorch's LSTM with 2 spinning threads can be 1000x slower; one thread keeps the tests fast
+    and deterministic. Directories and modules turn it on for all their tests."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def reference_run(gm_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An uninterrupted tiny run of all three stages (2 epochs each), checkpoint every step."""

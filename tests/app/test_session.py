@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import sing.api
 from sing.errors import SingError
 from sing.midi.pieces import CANON
 from sing.midi.writer import Part, write_midi
+
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
 
 
 @pytest.mark.parametrize(("text", "pitch"), [
@@ -167,9 +168,3 @@ def test_wav_bytes_round_trip() -> None:
     np.testing.assert_allclose(data, x, atol=1 / 32767)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

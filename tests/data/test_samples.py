@@ -13,23 +13,18 @@ import pytest
 import scipy.io.wavfile
 import soundfile as sf
 import soxr
-import torch
 
 from sing.cli import main
 from sing.data.builds import NOTE_PEAK
 from sing.data.samples import build_from_samples, read_mono, shape_note, skip_summary
 from sing.errors import SingError
 
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
 RATE = 44100
 LEAD = 0.3  # seconds of near-silence before every recorded note
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class Recorder:

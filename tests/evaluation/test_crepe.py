@@ -12,15 +12,11 @@ import torch
 
 from sing.evaluation.pitch import estimate_f0_crepe, measure_pitch, parse_estimators
 
+pytestmark = pytest.mark.usefixtures("one_intra_op_thread")
+
 SR = 16000
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tone(pitch: float, seconds: float = 1.0, harmonics: int = 6) -> np.ndarray:

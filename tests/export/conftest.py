@@ -5,19 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 #: The canon's GM programs: piano, violin, flute, vibraphone, nylon guitar.
 CANON_PROGRAMS = "0,40,73,11,24"
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: fast and deterministic on a loaded 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_intra_op_thread: None) -> None:
+    """Every test of this directory runs with one intra-op thread (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
