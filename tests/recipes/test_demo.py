@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from sing.cli import main
 
@@ -149,25 +150,56 @@ def test_table1_tiny(quick_demo: Path, tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "table1"
     rc = main(["experiment", "table1", "--data", str(quick_demo / "data-quick"), "--preset",
                "tiny", "--out", str(out), "--epochs", "1,1,1", "--train-subset", "8",
-               "--batch-size", "8", "--lr", "1e-3", "--max-notes", "16", "--warm-start"])
+               "--batch-size", "8", "--lr", "1e-3", "--max-notes", "16", "--warm-start",
+               "--ae-lr", "5e-4", "--seeds", "3,4"])
     assert rc == 0
     printed = capsys.readouterr().out
-    assert "warm-started from the waveform one" in printed
-    from sing.models.io import read_info
+    from sing.models.io import load_model_file, read_info
 
-    # --warm-start: the spectral run's autoencoder started from the waveform run's
-    recipe = read_info(out / "spectral" / "autoencoder.safetensors").recipe
-    assert recipe["init_autoencoder"] == str(out / "wav" / "autoencoder.safetensors")
+    for seed in (3, 4):
+        # --warm-start: the spectral run's autoencoder started from the waveform run's
+        run = out / f"seed-{seed}"
+        recipe = read_info(run / "spectral-ae" / "autoencoder.safetensors").recipe
+        assert recipe["init_autoencoder"] == str(run / "wav-ae" / "autoencoder.safetensors")
+        assert (recipe["seed"], recipe["lr"], recipe["stages"]) == (seed, 5e-4, ["ae"])
+        later = read_info(run / "spectral" / "model.safetensors").recipe
+        assert (later["seed"], later["lr"], later["stages"]) == (seed, 1e-3, ["seq", "sing"])
+        assert later["init_autoencoder"] == str(run / "spectral-ae" / "autoencoder.safetensors")
+        result = json.loads((run / "table1.json").read_text())
+        assert set(result["rows"]) == {"ae_wav", "sing_wav", "ae_spectral", "sing_spectral",
+                                       "sing_no_time"}
+        for row in result["rows"].values():
+            assert 0 < row["spectral_test"] < 10 and row["wav_mse_test"] >= 0
+        assert result["warm_start"] is True and result["seed"] == seed
+        assert "warm-started from the waveform one" in (run / "table1.md").read_text()
+    # the seed changes the initialisation: the two seeds' models differ
+    a, _ = load_model_file(out / "seed-3" / "wav-ae" / "autoencoder.safetensors")
+    b, _ = load_model_file(out / "seed-4" / "wav-ae" / "autoencoder.safetensors")
+    assert any(not torch.equal(x, y) for x, y in zip(a.state_dict().values(),
+                                                     b.state_dict().values(), strict=True))
+    combined = json.loads((out / "table1.json").read_text())
+    assert combined["seeds"] == [3, 4] and len(combined["runs"]) == 2
     rows = [line for line in printed.splitlines() if line.startswith("| ") and "/" in line]
     assert [r.split(" | ")[0] for r in rows] == ["| Autoencoder", "| SING", "| Autoencoder",
                                                  "| SING", "| SING without time embedding"]
-    result = json.loads((out / "table1.json").read_text())
-    assert set(result["rows"]) == {"ae_wav", "sing_wav", "ae_spectral", "sing_spectral",
-                                   "sing_no_time"}
-    for row in result["rows"].values():
-        assert 0 < row["spectral_test"] < 10 and row["wav_mse_test"] >= 0
-    assert "ordering on spectral test loss" in printed
-    assert result["warm_start"] is True
+    cells = {r.split(" | ")[0] + r.split(" | ")[1]: r.split(" | ") for r in rows}
+    runs = combined["runs"]
+    sing = cells["| SINGspectral"]
+    values = [r["rows"]["sing_spectral"]["spectral_test"] for r in runs]
+    assert sing[2] == " / ".join(f"{v:.4f}" for v in values)
+    assert sing[3] == f"{sum(values) / 2:.4f}"
+    assert printed.count("the paper's ordering") == 2
+    assert "seed 3: the paper's ordering" in printed
+
+
+@pytest.mark.parametrize("text", ["1,x", "3,3", "-1", ""])
+def test_table1_refuses_bad_seeds(quick_demo: Path, tmp_path: Path, text: str,
+                                  capsys: pytest.CaptureFixture) -> None:
+    rc = main(["experiment", "table1", "--data", str(quick_demo / "data-quick"), "--out",
+               str(tmp_path / "t"), "--seeds", text])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--seeds" in err and "Traceback" not in err
+    assert not (tmp_path / "t").exists()
 
 
 def test_demo_summary_names_both_references(quick_demo: Path) -> None:

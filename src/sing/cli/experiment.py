@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sing.cli.options import add_device_option, add_options, config_from_args
 from sing.cli.validate import BATCH_SIZE, LEARNING_RATE, POSITIVE_COUNT, integer
+from sing.errors import SingError
 from sing.recipes.gm_model import DEFAULT_JOBS, JOBS, GmRecipe, parse_epochs
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--warm-start", action="store_true",
                    help="start the spectral-loss autoencoder from the waveform-loss one (CPU "
                         "scale: from scratch, a small spectral autoencoder falls silent)")
+    t.add_argument("--ae-lr", type=LEARNING_RATE, default=None,
+                   help="stage 1's learning rate (default: --lr)")
+    t.add_argument("--ae-batch-size", type=BATCH_SIZE, default=None,
+                   help="stage 1's batch size (default: --batch-size)")
+    t.add_argument("--seeds", default="42",
+                   help="comma-separated seeds; each trains the whole table into OUT/seed-N "
+                        "and OUT/table1.md shows them side by side (default 42)")
     add_device_option(t)
     t.set_defaults(func=cmd_table1)
 
@@ -94,7 +102,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _check_experiment_folder(out: Path, data: Path) -> None:
     """An experiment folder may not be the data folder nor lie inside it."""
-    from sing.errors import SingError
     from sing.utils.outputs import is_inside
 
     if is_inside(out, data):
@@ -104,20 +111,33 @@ def _check_experiment_folder(out: Path, data: Path) -> None:
 
 def cmd_table1(args: argparse.Namespace) -> int:
     """`sing experiment table1`: the paper's five rows, trained and evaluated."""
-    from sing.recipes.table1 import run_table1
+    from sing.recipes.table1 import run_table1_seeds
     from sing.utils.device import resolve_device
 
     _check_experiment_folder(args.out, args.data)
+    seeds = parse_seeds(args.seeds)
     device = str(resolve_device(args.device))
 
-    table = run_table1(
-        data=args.data, preset=args.preset, out=args.out,
+    table = run_table1_seeds(
+        seeds, args.out, data=args.data, preset=args.preset,
         epochs=parse_epochs(args.epochs) if args.epochs else None,
         batch_size=args.batch_size, train_subset=args.train_subset, device=device,
         lr=args.lr, max_notes=args.max_notes, warm_start=args.warm_start,
+        ae_lr=args.ae_lr, ae_batch_size=args.ae_batch_size,
     )
     print(table)
     return 0
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"42,43"`` -> ``(42, 43)``: distinct non-negative integers (SingError otherwise)."""
+    try:
+        seeds = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise SingError(f"--seeds takes comma-separated integers, got '{text}'") from None
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise SingError(f"--seeds takes distinct non-negative integers, got '{text}'")
+    return seeds
 
 
 def cmd_curve(args: argparse.Namespace) -> int:

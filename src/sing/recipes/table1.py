@@ -2,9 +2,13 @@
 
 Rows (Défossez et al. 2018, Table 1): the autoencoder and SING trained with the waveform loss,
 the autoencoder and SING trained with the spectral loss, and SING without time embedding.
-Three training runs give the five models: a waveform-loss run and a spectral-loss run (each
-writes its stage-1 autoencoder, then SING), and a run without time embedding that starts from
-the spectral run's autoencoder (stages 2 and 3 only), as in the paper's ablation.
+Five training runs give the five models: per loss (waveform, spectral), a stage-1 run
+(``OUT/{loss}-ae``, the autoencoder, with stage 1's own learning rate and batch size) and a
+stages-2-3 run from it (``OUT/{loss}``, SING); and a run without time embedding that starts
+from the spectral autoencoder (stages 2 and 3 only), as in the paper's ablation. Every
+spectral-loss autoencoder leaves the silence plateau the same way: `sing train`'s default
+stage-1 recipe (waveform warm-up + anchor, :mod:`sing.training.losses`). ``seeds`` repeats the
+whole table once per seed (``OUT/seed-N``) and writes one table of every seed's figures.
 """
 
 from __future__ import annotations
@@ -75,6 +79,9 @@ def run_table1(
     max_notes: int | None = None,
     progress: bool = True,
     warm_start: bool = False,
+    seed: int = 42,
+    ae_lr: float | None = None,
+    ae_batch_size: int | None = None,
 ) -> str:
     """Train the three runs, evaluate the five models, write ``out/table1.{md,json}``.
 
@@ -84,6 +91,8 @@ def run_table1(
     ``warm_start`` starts the spectral-loss autoencoder from the waveform-loss one instead of
     from scratch (the demo's recipe: at CPU scale, a small autoencoder trained from scratch on
     the spectral loss falls into silence, a stationary point of log(1 + |STFT|^2)).
+    ``seed`` seeds the initialisation and the data order of every run (the split is the data
+    folder's); ``ae_lr`` / ``ae_batch_size`` are stage 1's (default: ``lr`` / ``batch_size``).
     """
     from sing.data.nsynth import NSynthDataset
     from sing.evaluation.evaluator import evaluate_model
@@ -98,28 +107,43 @@ def run_table1(
     subset = train_subset or DEFAULT_TRAIN_SUBSET
     started = time.monotonic()
     common: dict[str, Any] = dict(
-        data=data, preset=preset, epochs_ae=epochs[0], epochs_seq=epochs[1],
-        epochs_sing=epochs[2], lr=lr, device=device, progress=progress,
+        data=data, preset=preset, lr=lr, device=device, progress=progress, seed=seed,
         eval_notes=min(64, max_notes or 64), max_notes=max_notes,
     )
     if batch_size is not None:
         common["batch_size"] = batch_size
-    logger.info(f"table1: run 1/3, waveform loss -> {out / 'wav'}")
-    train(TrainConfig(out=out / "wav", loss="wav", **common))
-    logger.info(f"table1: run 2/3, spectral loss -> {out / 'spectral'}")
-    warm = out / "wav" / "autoencoder.safetensors" if warm_start else None
-    train(TrainConfig(out=out / "spectral", loss="spectral", init_autoencoder=warm, **common))
-    seed_ae = _no_time_autoencoder(out / "spectral" / "autoencoder.safetensors",
-                                   out / "no_time_init" / "autoencoder.safetensors")
-    logger.info(f"table1: run 3/3, spectral loss without time embedding -> {out / 'no_time'}")
+    stage1 = {**common, "epochs_ae": epochs[0], "stages": ("ae",)}
+    if ae_lr is not None:
+        stage1["lr"] = ae_lr
+    if ae_batch_size is not None:
+        stage1["batch_size"] = ae_batch_size
+    later = {**common, "epochs_seq": epochs[1], "epochs_sing": epochs[2],
+             "stages": ("seq", "sing")}
+    logger.info(f"table1 (seed {seed}): run 1/5, waveform-loss autoencoder -> {out / 'wav-ae'}")
+    train(TrainConfig(out=out / "wav-ae", loss="wav", **stage1))
+    logger.info(f"table1 (seed {seed}): run 2/5, waveform-loss SING -> {out / 'wav'}")
+    train(TrainConfig(out=out / "wav", loss="wav",
+                      init_autoencoder=out / "wav-ae" / "autoencoder.safetensors", **later))
+    logger.info(f"table1 (seed {seed}): run 3/5, spectral-loss autoencoder -> "
+                f"{out / 'spectral-ae'}")
+    warm = out / "wav-ae" / "autoencoder.safetensors" if warm_start else None
+    train(TrainConfig(out=out / "spectral-ae", loss="spectral", init_autoencoder=warm,
+                      **stage1))
+    spectral_ae = out / "spectral-ae" / "autoencoder.safetensors"
+    logger.info(f"table1 (seed {seed}): run 4/5, spectral-loss SING -> {out / 'spectral'}")
+    train(TrainConfig(out=out / "spectral", loss="spectral", init_autoencoder=spectral_ae,
+                      **later))
+    seed_ae = _no_time_autoencoder(spectral_ae, out / "no_time_init" / "autoencoder.safetensors")
+    logger.info(f"table1 (seed {seed}): run 5/5, spectral loss without time embedding -> "
+                f"{out / 'no_time'}")
     train(TrainConfig(out=out / "no_time", loss="spectral", time_embedding=False,
-                      stages=("seq", "sing"), init_autoencoder=seed_ae, **common))
+                      init_autoencoder=seed_ae, **later))
     trained = time.monotonic()
 
     files = {
-        "ae_wav": out / "wav" / "autoencoder.safetensors",
+        "ae_wav": out / "wav-ae" / "autoencoder.safetensors",
         "sing_wav": out / "wav" / "model.safetensors",
-        "ae_spectral": out / "spectral" / "autoencoder.safetensors",
+        "ae_spectral": spectral_ae,
         "sing_spectral": out / "spectral" / "model.safetensors",
         "sing_no_time": out / "no_time" / "model.safetensors",
     }
@@ -146,6 +170,8 @@ def run_table1(
     result = {
         "data": str(data), "preset": preset, "epochs": list(epochs), "train_subset": subset,
         "lr": lr, "batch_size": batch_size, "max_notes": max_notes, "warm_start": warm_start,
+        "seed": seed, "ae_lr": ae_lr if ae_lr is not None else lr,
+        "ae_batch_size": ae_batch_size if ae_batch_size is not None else batch_size,
         "train_notes": len(train_set), "test_notes": len(test_set),
         "seconds": round(elapsed, 1), "training_seconds": round(trained - started, 1),
         "rows": ours, "order_holds": ordering_holds(ours),
@@ -201,4 +227,64 @@ def table1_markdown(result: dict[str, Any]) -> str:
     verdict = "holds" if result["order_holds"] else "does NOT hold"
     lines += ["", f"Paper's ordering on spectral test loss (AE < SING < SING without time "
               f"embedding < SING wav loss) {verdict}; ours: {order}."]
+    return "\n".join(lines) + "\n"
+
+
+def run_table1_seeds(seeds: tuple[int, ...], out: Path, **kwargs: Any) -> str:
+    """Table 1 once per seed (``out/seed-N``, each with its own ``table1.{md,json}``), then one
+    table of every seed's figures and their mean in ``out/table1.{md,json}``; returns it.
+
+    ``kwargs`` are :func:`run_table1`'s. One seed is :func:`run_table1` into ``out`` itself.
+    """
+    from sing.evaluation.tables import to_jsonable
+    from sing.utils.atomic import atomic_write_text
+
+    out = Path(out)
+    if len(seeds) == 1:
+        return run_table1(out=out, seed=seeds[0], **kwargs)
+    if len(set(seeds)) != len(seeds):
+        raise SingError(f"--seeds repeats a seed: {','.join(map(str, seeds))}")
+    results = []
+    for seed in seeds:
+        run_table1(out=out / f"seed-{seed}", seed=seed, **kwargs)
+        results.append(json.loads((out / f"seed-{seed}" / "table1.json").read_text()))
+    combined = {"seeds": list(seeds), "runs": results,
+                "order_holds": [r["order_holds"] for r in results]}
+    text = table1_seeds_markdown(combined)
+    atomic_write_text(out / "table1.json", json.dumps(to_jsonable(combined), indent=2) + "\n")
+    atomic_write_text(out / "table1.md", text)
+    return text
+
+
+def table1_seeds_markdown(combined: dict[str, Any]) -> str:
+    """Several seeds' Table 1 in one table: each seed's spectral test loss and pitch accuracy,
+    their mean, and whether the paper's ordering holds for each seed."""
+    runs, seeds = combined["runs"], combined["seeds"]
+    first = runs[0]
+    tag = " / ".join(f"seed {s}" for s in seeds)
+    lines = [
+        f"Table 1 over {len(seeds)} seeds ({first['preset']} preset, epochs ae/seq/sing "
+        f"{first['epochs']}, {first['train_notes']} train / {first['test_notes']} test notes; "
+        f"{sum(r['seconds'] for r in runs):.0f} s). Cells: {tag}; mean; paper.",
+        "",
+        "| Model | training loss | spectral test | mean | paper | spectral train (mean) | "
+        "pitch acc. test |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in PAPER_ROWS:
+        test = [r["rows"][row.key]["spectral_test"] for r in runs]
+        train = [r["rows"][row.key]["spectral_train"] for r in runs]
+        pitch = [r["rows"][row.key]["pitch_accuracy_test"] for r in runs]
+        lines.append(
+            f"| {row.model} | {row.loss} | {' / '.join(_cell(v) for v in test)} | "
+            f"{_cell(sum(test) / len(test))} | {row.spectral_test} | "
+            f"{_cell(sum(train) / len(train))} | "
+            f"{' / '.join(f'{100 * v:.0f}%' for v in pitch)} |")
+    lines.append("")
+    for seed, r in zip(seeds, runs, strict=True):
+        rows = r["rows"]
+        order = " < ".join(f"{k} {rows[k]['spectral_test']:.4f}" for k in
+                           sorted(PAPER_ORDER, key=lambda k: rows[k]["spectral_test"]))
+        verdict = "holds" if r["order_holds"] else "does NOT hold"
+        lines.append(f"- seed {seed}: the paper's ordering {verdict}; ours: {order}.")
     return "\n".join(lines) + "\n"
