@@ -84,6 +84,32 @@ def test_buzz_grows_with_the_depth_and_is_low_without_it():
 def test_buzz_of_silence_or_a_short_stretch_is_nan():
     assert math.isnan(frame_rate_buzz_db(np.zeros(SR), SR, FRAME_RATE))
     assert math.isnan(frame_rate_buzz_db(np.ones(200), SR, FRAME_RATE))
+    # a silent note with a decoder's constant bias (a DC offset), and one at -110 dBFS
+    assert math.isnan(frame_rate_buzz_db(np.full(SR, 3.1e-5), SR, FRAME_RATE))
+    t = np.arange(SR) / SR
+    faint = 3e-6 * np.sin(2 * np.pi * 440 * t)
+    assert math.isnan(frame_rate_buzz_db(faint + 0.01, SR, FRAME_RATE))
+    assert math.isfinite(frame_rate_buzz_db(100 * faint + 0.01, SR, FRAME_RATE))
+
+
+def test_a_dc_offset_does_not_change_the_buzz():
+    t = np.arange(SR) / SR
+    tone = (1 + 0.05 * np.cos(2 * np.pi * 62.5 * t) + 0.1 * np.cos(2 * np.pi * 6 * t)) * (
+        0.3 * np.sin(2 * np.pi * 440 * t))
+    plain = frame_rate_buzz_db(tone, SR, FRAME_RATE, 1600, 11200)
+    assert frame_rate_buzz_db(tone + 0.2, SR, FRAME_RATE, 1600, 11200) == pytest.approx(
+        plain, abs=1e-6)
+
+
+def test_a_perfectly_steady_track_reads_the_floor_not_minus_infinity():
+    rate = 1000.0
+    steady = np.full(600, 2.0)
+    assert modulation_ratio_db(steady, rate, 62.5) == pytest.approx(-60.0, abs=1e-6)
+    t = np.arange(600) / rate
+    below = 2.0 * (1 + 1e-6 * np.cos(2 * np.pi * 62.5 * t))  # -120 dB: under the floor too
+    assert modulation_ratio_db(below, rate, 62.5) == pytest.approx(-60.0, abs=0.01)
+    assert math.isnan(modulation_ratio_db(steady, rate, 62.5, slow_floor_db=None,
+                                          buzz_floor_db=None))
 
 
 def test_noise_floor_of_white_noise_at_a_known_level():

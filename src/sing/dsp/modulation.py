@@ -10,7 +10,11 @@ mean is removed, it is Hann-windowed and its power spectrum taken; the bin's buz
 in a band around the frame rate (the window's main lobe, at least +-2 Hz) over the power in
 2-40 Hz (the slow changes any real tone has: tremolo, beating, decay; floored at the power of
 a 1% modulation, :data:`SLOW_FLOOR_DB`, as a looped sample can be steadier than an inaudible
-ripple), in dB. The note's buzz
+ripple), in dB; the buzz band's power is floored the same way at a modulation
+:data:`BUZZ_FLOOR_DB` below the mean (below what audio samples carry), so a perfectly steady
+track reads :data:`BUZZ_FLOOR_DB` - :data:`SLOW_FLOOR_DB` = -60 dB, not minus infinity. The
+stretch's mean (a DC offset, e.g. a decoder's bias) is removed first, and a stretch quieter
+than :data:`SILENCE_RMS` after that is silent (nan). The note's buzz
 is the mean of that over its loud bins. Real recordings read about -30 dB; a model that pulses
 at its frame rate reads higher. Given the sounding pitches, the bins where two harmonics of
 the notes (within the window's main lobe) are the frame rate apart are left out: they beat
@@ -40,6 +44,13 @@ SLOW_BAND_HZ = (2.0, 40.0)
 #: track's mean (1%): a looped sample is so steady that 2-40 Hz holds almost nothing, and an
 #: inaudible ripple would then read as a loud buzz.
 SLOW_FLOOR_DB = -40.0
+#: The buzz band's power is floored at that of a sinusoidal modulation this many dB below the
+#: track's mean: 16-bit audio cannot carry a finer ripple, and a steady or numerically constant
+#: track (a DC offset) would otherwise read thousands of dB below zero.
+BUZZ_FLOOR_DB = -100.0
+#: A stretch whose RMS (mean removed) is below this is silent: -100 dBFS, under the step of
+#: 16-bit PCM (a decoder's constant bias on a silent note is not a tone to measure).
+SILENCE_RMS = 1e-5
 #: Noise floor: bins of the reference more than this many dB below its loudest bin.
 FLOOR_DB = 60.0
 NOISE_N_FFT = 1024
@@ -68,12 +79,14 @@ def magnitude_tracks(wav: np.ndarray, window: int = BUZZ_WINDOW,
 
 def modulation_ratio_db(track: np.ndarray, rate: float, frequency: float,
                         slow_band: tuple[float, float] = SLOW_BAND_HZ,
-                        slow_floor_db: float | None = SLOW_FLOOR_DB) -> float:
+                        slow_floor_db: float | None = SLOW_FLOOR_DB,
+                        buzz_floor_db: float | None = BUZZ_FLOOR_DB) -> float:
     """Power of ``track: ndarray[L]`` (sampled at ``rate`` Hz) in a band around ``frequency``
     over its power in ``slow_band``, in dB (mean removed, Hann-windowed; the band is the
     window's main lobe, at least +-2 Hz). The slow band's power counts as at least that of a
-    sinusoidal modulation of ``slow_floor_db`` relative to the track's mean (None: no floor).
-    nan when the track is too short for the bands or has no power in ``slow_band``."""
+    sinusoidal modulation of ``slow_floor_db`` relative to the track's mean, the buzz band's
+    as at least that of one of ``buzz_floor_db`` (None: no floor). nan when the track is too
+    short for the bands or has no power in ``slow_band``."""
     m = np.asarray(track, dtype=np.float64).reshape(-1)
     n = len(m)
     if n < 8 or frequency >= rate / 2:
@@ -87,12 +100,17 @@ def modulation_ratio_db(track: np.ndarray, rate: float, frequency: float,
     freqs = np.fft.rfftfreq(n, 1.0 / rate)
     buzz = power[np.abs(freqs - frequency) <= half].sum()
     slow = power[(freqs >= slow_band[0]) & (freqs <= slow_band[1])].sum()
-    if slow_floor_db is not None:  # one-sided power of A cos(wt), windowed: n A^2 sum(w^2) / 4
-        depth = abs(m.mean()) * 10.0 ** (slow_floor_db / 20.0)
-        slow = max(slow, n * depth**2 * float(np.sum(window**2)) / 4.0)
-    if not slow > 0:
+    def floor(db: float) -> float:  # one-sided power of A cos(wt), windowed: n A^2 sum(w^2) / 4
+        depth = abs(m.mean()) * 10.0 ** (db / 20.0)
+        return n * depth**2 * float(np.sum(window**2)) / 4.0
+
+    if slow_floor_db is not None:
+        slow = max(slow, floor(slow_floor_db))
+    if buzz_floor_db is not None:
+        buzz = max(buzz, floor(buzz_floor_db))
+    if not slow > 0 or not buzz > 0:
         return float("nan")
-    return 10.0 * math.log10(max(buzz, 1e-300) / slow)
+    return 10.0 * math.log10(buzz / slow)
 
 
 def buzz_band_hz(length: int, rate: float) -> float:
@@ -139,8 +157,12 @@ def frame_rate_buzz_db(
     harmonics beat near the frame rate (:func:`harmonic_clean_bins`; a note whose f0 is near
     the frame rate, or half of it, then reads nan: its own harmonics beat there). nan when
     the stretch is silent, shorter than the analysis needs (about 0.2 s) or has no loud bin
-    left."""
+    left. The stretch's mean (DC offset) is removed first; one quieter than
+    :data:`SILENCE_RMS` is silent."""
     x = np.asarray(wav, dtype=np.float64).reshape(-1)[start:end]
+    x = x - x.mean() if len(x) else x
+    if not len(x) or math.sqrt(float(np.mean(x**2))) < SILENCE_RMS:
+        return float("nan")
     mags = magnitude_tracks(x, window, hop)
     rate = sample_rate / hop
     if mags.shape[0] < 8 or not np.any(mags):
