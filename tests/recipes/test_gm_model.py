@@ -214,3 +214,67 @@ def test_recipe_defaults_are_the_documented_ones() -> None:
     assert recipe.command("gm").startswith(
         "sing experiment gm-model --out gm --preset small --programs all --pitches 24-96 "
         "--duration 1 --hold 0.75 --epochs 4,3,4 ")
+
+
+def test_gm_continue_compares_exports_and_installs_only_a_better_model(
+        experiment: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A chain of two `sing train --init-model` runs from the experiment's model: `sing
+    experiment gm-continue` evaluates both on every test pair, records the chain, exports
+    float16 and installs only when better on every family (or with --force)."""
+    from sing.data.nsynth import NSynthDataset
+    from sing.models.io import load_model_file, read_info
+    from sing.recipes.gm_continue import chain_of
+
+    out = experiment["out"]
+    base = out / EXPORT_FILE
+    runs = [tmp_path / "c1", tmp_path / "c2"]
+    init = base
+    for run in runs:
+        assert main(["train", "--data", str(out / "data"), "--preset", "tiny", "--stages",
+                     "sing", "--init-model", str(init), "--epochs-sing", "1", "--max-notes",
+                     "8", "--eval-notes", "8", "--lr", "1e-3", "--no-progress", "--out",
+                     str(run)]) == 0
+        init = run / "model.safetensors"
+    assert chain_of(init) == runs
+    package = tmp_path / "package"
+    package.mkdir()
+    cont = tmp_path / "cont"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sing.pretrained, "SHIPPED_MODEL", package / "gm.safetensors")
+        code = main(["experiment", "gm-continue", "--model", str(init), "--data",
+                     str(out / "data"), "--out", str(cont), "--install"])
+        captured = capsys.readouterr()
+        report = json.loads((cont / "gm-continue.json").read_text())
+        assert report["better_everywhere"] == all(
+            r["spectral_l1"][0] < r["spectral_l1"][1] and r["pitch_accuracy"][0]
+            >= r["pitch_accuracy"][1] for r in report["comparison"].values())
+        if report["better_everywhere"]:
+            assert code == 0 and (package / "gm.safetensors").is_file()
+        else:  # refused: one line, nothing installed; --force installs
+            assert code == 2 and "not installed" in captured.err
+            assert "Traceback" not in captured.err and not (package / "gm.safetensors").exists()
+            assert main(["experiment", "gm-continue", "--model", str(init), "--data",
+                         str(out / "data"), "--out", str(cont), "--install", "--force"]) == 0
+        assert (package / "gm.safetensors").read_bytes() == (cont / EXPORT_FILE).read_bytes()
+    test_notes = len(NSynthDataset(out / "data", split="test"))
+    assert report["heldout"]["notes"] == test_notes
+    assert set(report["comparison"]) >= {"overall", "keyboard", "string"}
+    # the base was evaluated on the same notes as the new model, from its own file
+    base_results = json.loads((cont / "heldout-base.json").read_text())["results"]
+    assert (report["comparison"]["overall"]["spectral_l1"][1]
+            == base_results["systems"]["sing"]["overall"]["spectral_l1"])
+    info = read_info(cont / EXPORT_FILE)
+    assert info.recipe["gm_model"] == read_info(base).recipe["gm_model"]
+    continued = info.recipe["continued"]
+    assert len(continued) == 2 and all(r["cpu_s"] > 0 for r in continued)
+    for entry, start in zip(continued, (base, runs[0] / "model.safetensors"), strict=True):
+        args = build_parser().parse_args(shlex.split(entry["command"])[1:])
+        assert (args.init_model, args.stages, args.epochs_sing) == (start, "sing", 1)
+    model, _ = load_model_file(cont / EXPORT_FILE)
+    trained, _ = load_model_file(init)
+    for (name, a), b in zip(model.state_dict().items(), trained.state_dict().values(),
+                            strict=True):  # the export is the last run's weights in float16
+        assert torch.equal(a, b.to(torch.float16).to(a.dtype)), name
+    assert main(["info", str(cont / EXPORT_FILE)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("then: sing train") == 2

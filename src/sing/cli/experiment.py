@@ -99,6 +99,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device_option(g)
     g.set_defaults(func=cmd_gm_model)
 
+    k = exp.add_parser(
+        "gm-continue",
+        help="a continued GM model (sing train --init-model runs): held-out pairs beside the "
+             "model it continued, family by family, float16 export (and --install)",
+        description="MODEL is the model file of the last `sing train --init-model` run of a "
+        "chain that starts from a `sing experiment gm-model` file (e.g. the shipped one). Both "
+        "are evaluated on every held-out test pair of DATA (float16 weights, as shipped); "
+        "OUT/gm.safetensors carries the base's recipe, each run's command and times and the "
+        "new held-out metrics; OUT/gm-continue.json the comparison. --install copies it into "
+        "the package only if it beats the base on every family (spectral L1 and pitch "
+        "accuracy), or with --force.",
+    )
+    k.add_argument("--model", required=True, type=Path, help="RUN/model.safetensors")
+    k.add_argument("--data", required=True, type=Path, help="the GM data folder (with split)")
+    k.add_argument("--out", required=True, type=Path, help="folder for the export and report")
+    k.add_argument("--install", action="store_true",
+                   help="copy the export into the package when it is better everywhere")
+    k.add_argument("--force", action="store_true", help="with --install: install anyway")
+    add_device_option(k)
+    k.set_defaults(func=cmd_gm_continue)
+
 
 def _check_experiment_folder(out: Path, data: Path) -> None:
     """An experiment folder may not be the data folder nor lie inside it."""
@@ -126,6 +147,22 @@ def cmd_table1(args: argparse.Namespace) -> int:
         ae_lr=args.ae_lr, ae_batch_size=args.ae_batch_size,
     )
     print(table)
+    return 0
+
+
+def cmd_gm_continue(args: argparse.Namespace) -> int:
+    """`sing experiment gm-continue`: a continued GM model, compared, exported (installed)."""
+    import sing.pretrained
+    from sing.recipes.gm_continue import comparison_markdown, continue_gm_model
+    from sing.utils.device import resolve_device
+
+    _check_experiment_folder(args.out, args.data)
+    report = continue_gm_model(
+        args.model, args.data, args.out, device=str(resolve_device(args.device)),
+        install_to=sing.pretrained.SHIPPED_MODEL if args.install else None, force=args.force)
+    print(comparison_markdown(report), end="")
+    print(f"model: {report['model']}" + (f" (installed as {report['installed']})"
+                                         if report["installed"] else ""))
     return 0
 
 

@@ -105,6 +105,10 @@ def _shipped_lines(recipe: dict) -> list[str]:
     from sing.evaluation.model_card import summary_line
 
     lines = [f"made by: {recipe['gm_model'].get('command', '?')}"]
+    for run in recipe.get("continued") or []:  # sing experiment gm-continue's chain
+        if isinstance(run, dict):
+            lines.append(f"then: {run.get('command', '?')} ({float(run.get('cpu_s', 0)):.0f} "
+                         "CPU-s)")
     if isinstance(recipe.get("licence"), str):
         lines.append(f"training notes: {recipe['licence']}")
     try:
