@@ -190,6 +190,14 @@ def test_table1_tiny(quick_demo: Path, tmp_path: Path, capsys: pytest.CaptureFix
     assert sing[3] == f"{sum(values) / 2:.4f}"
     assert printed.count("the paper's ordering") == 2
     assert "seed 3: the paper's ordering" in printed
+    # a rerun reuses both seeds' tables (nothing trained or evaluated again)
+    stamps = {s: (out / f"seed-{s}" / "table1.json").stat().st_mtime_ns for s in (3, 4)}
+    assert main(["experiment", "table1", "--data", str(quick_demo / "data-quick"), "--preset",
+                 "tiny", "--out", str(out), "--epochs", "1,1,1", "--train-subset", "8",
+                 "--batch-size", "8", "--lr", "1e-3", "--max-notes", "16", "--warm-start",
+                 "--ae-lr", "5e-4", "--seeds", "3,4"]) == 0
+    assert capsys.readouterr().out == printed
+    assert stamps == {s: (out / f"seed-{s}" / "table1.json").stat().st_mtime_ns for s in (3, 4)}
 
 
 @pytest.mark.parametrize("text", ["1,x", "3,3", "-1", ""])

@@ -246,14 +246,40 @@ def run_table1_seeds(seeds: tuple[int, ...], out: Path, **kwargs: Any) -> str:
         raise SingError(f"--seeds repeats a seed: {','.join(map(str, seeds))}")
     results = []
     for seed in seeds:
-        run_table1(out=out / f"seed-{seed}", seed=seed, **kwargs)
-        results.append(json.loads((out / f"seed-{seed}" / "table1.json").read_text()))
+        folder = out / f"seed-{seed}"
+        done = _finished_table(folder, seed, kwargs)
+        if done is None:
+            run_table1(out=folder, seed=seed, **kwargs)
+            done = json.loads((folder / "table1.json").read_text())
+        else:
+            logger.info(f"table1: seed {seed} reused ({folder / 'table1.json'})")
+        results.append(done)
     combined = {"seeds": list(seeds), "runs": results,
                 "order_holds": [r["order_holds"] for r in results]}
     text = table1_seeds_markdown(combined)
     atomic_write_text(out / "table1.json", json.dumps(to_jsonable(combined), indent=2) + "\n")
     atomic_write_text(out / "table1.md", text)
     return text
+
+
+def _finished_table(folder: Path, seed: int, kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``table1.json`` of a seed's folder when it is newer than every model it scores and
+    was made with the same settings (else None: train what is missing and evaluate again)."""
+    path = folder / "table1.json"
+    try:
+        result = json.loads(path.read_text())
+        models = [folder / run / name for run, name in (
+            ("wav-ae", "autoencoder.safetensors"), ("wav", "model.safetensors"),
+            ("spectral-ae", "autoencoder.safetensors"), ("spectral", "model.safetensors"),
+            ("no_time", "model.safetensors"))]
+        if any(m.stat().st_mtime_ns > path.stat().st_mtime_ns for m in models):
+            return None
+    except (OSError, ValueError):
+        return None
+    same = (result.get("seed") == seed and result.get("preset") == kwargs.get("preset")
+            and str(result.get("data")) == str(kwargs.get("data"))
+            and (kwargs.get("epochs") is None or list(kwargs["epochs"]) == result.get("epochs")))
+    return result if same else None
 
 
 def table1_seeds_markdown(combined: dict[str, Any]) -> str:
