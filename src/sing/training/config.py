@@ -62,7 +62,12 @@ class TrainConfig:
         bf16: autocast the forward passes to bfloat16 (losses stay float32).
         stages: the stages to run, a subset of ``("ae", "seq", "sing")``.
         init_autoencoder: start from this autoencoder file (e.g. to skip stage 1).
-        init_model: start from this SING model file (e.g. to only fine-tune, stage 3).
+        init_model: start from this SING model file (e.g. to only fine-tune, stage 3); its
+            vocabulary must be the data set's.
+        init_from: start from this SING model file trained on another vocabulary (e.g. the
+            shipped General MIDI model): every weight that carries over is copied, each new
+            instrument starts as the same-named source instrument, else the mean of the source
+            instruments of its family, else of all (:mod:`sing.models.transfer`).
         resume: require a checkpoint in ``out`` (a run is always resumed when one exists).
         checkpoint_every: minutes between mid-epoch checkpoints (0 = after every step).
         max_notes: use at most this many notes of each split (a fixed, seeded subset).
@@ -118,6 +123,10 @@ class TrainConfig:
     init_model: Path | None = option(
         None, "start from this SING model file (e.g. with --stages sing)", type=Path,
         metavar="FILE")
+    init_from: Path | None = option(
+        None, "start from this SING model file of another vocabulary (e.g. the General MIDI "
+        "model, with --stages sing): shared weights copied, a new instrument starts as the "
+        "source's same-named one, else the mean of its family's", type=Path, metavar="FILE")
     resume: bool = option(
         False, "require RUN_DIR/checkpoint.pt (a run is resumed anyway when it exists)")
     checkpoint_every: float = option(
@@ -150,6 +159,8 @@ class TrainConfig:
             self.init_autoencoder = Path(self.init_autoencoder)
         if self.init_model is not None:
             self.init_model = Path(self.init_model)
+        if self.init_from is not None:
+            self.init_from = Path(self.init_from)
         if isinstance(self.stages, str):
             self.stages = tuple(s.strip() for s in self.stages.split(",") if s.strip())
         self.stages = tuple(self.stages)
@@ -186,6 +197,10 @@ class TrainConfig:
             raise SingError("--window must be >= 1")
         if self.eval_notes < 0:
             raise SingError("--eval-notes must be >= 0")
+        if self.init_from is not None and self.init_model is not None:
+            raise SingError("--init-model and --init-from both give the starting model: "
+                            "give one (--init-model for this data set's vocabulary, "
+                            "--init-from for another)")
 
     def signature(self) -> dict[str, Any]:
         """What a checkpoint must agree on to be resumed (epochs may grow, paths may move)."""

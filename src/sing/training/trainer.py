@@ -198,6 +198,7 @@ class Trainer:
         self.autoencoder = Autoencoder(self.model_config, self.vocabulary).to(device)
         self.sing = SING(self.model_config, self.vocabulary).to(device)
         self.position = Position()  # where the run is; saved and restored whole
+        self.transfer: dict[str, Any] | None = None  # what --init-from did (model recipe)
         self.optimizer_state: dict[str, Any] | None = None
         records: list[dict[str, Any]] = []
         if self.ckpt_path.exists():
@@ -261,6 +262,23 @@ class Trainer:
         if cfg.init_model is not None:
             model = self._load_model_file(cfg.init_model, "sing")
             self.sing.load_state_dict(model.state_dict())
+        if cfg.init_from is not None:
+            self._init_from(cfg.init_from)
+
+    def _init_from(self, path: Path) -> None:
+        """Start SING (and the autoencoder's decoder) from a model of another vocabulary."""
+        from sing.models.io import load_model_file
+        from sing.models.transfer import transfer_weights
+
+        source, _ = load_model_file(path, device=self.device, kind="sing")
+        report = transfer_weights(source, self.sing, path, preset=self.config.preset)
+        self.autoencoder.decoder.load_state_dict(self.sing.decoder.state_dict())
+        self.transfer = {k: v for k, v in report.to_json().items() if k != "copied"}
+        self.transfer["copied"] = len(report.copied)
+        if self.info.is_main:
+            rows = ", ".join(f"{k}: {v}" for k, v in report.instruments.items())
+            logger.info(f"started from {path} ({len(report.copied)} weights copied; "
+                        f"instruments {rows})")
 
     def _check_stage_inputs(self) -> None:
         cfg = self.config
@@ -269,15 +287,18 @@ class Trainer:
             raise SingError("stage seq learns the encoder's frames: run stage ae too, or give "
                             "--init-autoencoder FILE")
         if (self.info.is_main and "sing" in cfg.stages and not {"ae", "seq"} & set(cfg.stages)
-                and cfg.init_model is None and cfg.init_autoencoder is None):
+                and cfg.init_model is None and cfg.init_autoencoder is None
+                and cfg.init_from is None):
             logger.warning("stage sing alone starts from an untrained network; give "
-                           "--init-model FILE (or --init-autoencoder FILE) to fine-tune")
+                           "--init-model FILE, --init-from FILE (another vocabulary) or "
+                           "--init-autoencoder FILE to fine-tune")
 
     def _restore(self, state: dict[str, Any]) -> list[dict[str, Any]]:
         check_signature(self.ckpt_path, state.get("signature", {}), self.signature)
         self.autoencoder.load_state_dict(state["models"]["autoencoder"])
         self.sing.load_state_dict(state["models"]["sing"])
         self.position = Position.from_state(state)
+        self.transfer = state.get("transfer")
         self.optimizer_state = state["optimizer"]
         restore_rng_state(state["rng"])
         if self.info.is_main:
@@ -311,14 +332,19 @@ class Trainer:
             "metrics": list(self.metrics.records),
             "vocabulary": self.vocabulary.to_json(),
         }
+        if self.transfer is not None:
+            state["transfer"] = self.transfer
         save_checkpoint(self.ckpt_path, state)
 
     def _write_model(self, model: nn.Module, name: str) -> Path:
         from sing.models.io import save_model
 
         path = self.out / name
+        recipe = self.config.recipe()
+        if self.transfer is not None:
+            recipe["transfer"] = self.transfer
         if self.info.is_main:
-            save_model(path, model, self.vocabulary, self.config.recipe(),
+            save_model(path, model, self.vocabulary, recipe,
                        training_data=self.training_data)
         return path
 
