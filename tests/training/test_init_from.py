@@ -173,3 +173,32 @@ def test_init_from_an_autoencoder_file(gm_dataset, reference_run, tmp_path, caps
     assert _train(gm_dataset, tmp_path / "run", autoencoder) == 2
     line = _one_error_line(capsys)
     assert str(autoencoder) in line and "a sing model is needed here" in line
+
+
+ALL_BUT_INSTRUMENTS = ("generator.lstm,generator.output,generator.pitch_embedding,"
+                       "generator.velocity_embedding,generator.time_embedding,decoder")
+
+
+def test_freeze_trains_only_the_instrument_rows(gm_dataset, tmp_path):
+    source_file = _source_file(tmp_path / "src.safetensors")
+    assert _train(gm_dataset, tmp_path / "zero", source_file, "--epochs-sing", "0") == 0
+    start = load_file(str(tmp_path / "zero" / "model.safetensors"))
+    assert _train(gm_dataset, tmp_path / "run", source_file, "--epochs-sing", "1",
+                  "--freeze", ALL_BUT_INSTRUMENTS) == 0
+    trained = load_file(str(tmp_path / "run" / "model.safetensors"))
+    for name, tensor in trained.items():
+        if name != SPECIAL[0]:
+            assert torch.equal(tensor, start[name]), name
+    assert not torch.equal(trained[SPECIAL[0]], start[SPECIAL[0]])
+    recipe = read_info(tmp_path / "run" / "model.safetensors").recipe
+    assert recipe["freeze"] == ALL_BUT_INSTRUMENTS.split(",")
+
+
+@pytest.mark.parametrize("freeze, message", [
+    ("generator.lstmx", "--freeze generator.lstmx: no such parameters"),
+    ("generator,decoder", "--freeze generator,decoder leaves stage sing nothing to train"),
+])
+def test_freeze_refuses_bad_prefixes(gm_dataset, tmp_path, capsys, freeze, message):
+    source_file = _source_file(tmp_path / "src.safetensors")
+    assert _train(gm_dataset, tmp_path / "run", source_file, "--freeze", freeze) == 2
+    assert message in _one_error_line(capsys)

@@ -68,6 +68,9 @@ class TrainConfig:
             shipped General MIDI model): every weight that carries over is copied, each new
             instrument starts as the same-named source instrument, else the mean of the source
             instruments of its family, else of all (:mod:`sing.models.transfer`).
+        freeze: parameter-name prefixes of the SING model (``generator.lstm``, ``decoder``,
+            ``generator.pitch_embedding``; the encoder's are ``encoder...``) that no stage
+            trains, e.g. to fine-tune only a new instrument's row on a few notes.
         resume: require a checkpoint in ``out`` (a run is always resumed when one exists).
         checkpoint_every: minutes between mid-epoch checkpoints (0 = after every step).
         max_notes: use at most this many notes of each split (a fixed, seeded subset).
@@ -127,6 +130,10 @@ class TrainConfig:
         None, "start from this SING model file of another vocabulary (e.g. the General MIDI "
         "model, with --stages sing): shared weights copied, a new instrument starts as the "
         "source's same-named one, else the mean of its family's", type=Path, metavar="FILE")
+    freeze: tuple[str, ...] = option(
+        (), "comma-separated parameter-name prefixes that no stage trains: generator "
+        "(.instrument_embedding, .pitch_embedding, .velocity_embedding, .time_embedding, .lstm, "
+        ".output), decoder, encoder", metavar="PREFIXES", default_help="none")
     resume: bool = option(
         False, "require RUN_DIR/checkpoint.pt (a run is resumed anyway when it exists)")
     checkpoint_every: float = option(
@@ -164,6 +171,9 @@ class TrainConfig:
         if isinstance(self.stages, str):
             self.stages = tuple(s.strip() for s in self.stages.split(",") if s.strip())
         self.stages = tuple(self.stages)
+        if isinstance(self.freeze, str):
+            self.freeze = tuple(s.strip() for s in self.freeze.split(",") if s.strip())
+        self.freeze = tuple(self.freeze)
 
     def validate(self) -> None:
         """Raise :class:`SingError` (one line) for options that cannot work."""
@@ -228,6 +238,8 @@ class TrainConfig:
         if self.floor_weight:
             signature["floor_weight"] = self.floor_weight
             signature["floor_eps"] = self.floor_eps
+        if self.freeze:
+            signature["freeze"] = ",".join(self.freeze)
         return signature
 
     def recipe(self) -> dict[str, Any]:

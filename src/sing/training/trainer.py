@@ -159,6 +159,12 @@ def _check_run_dir(out: Path) -> None:
         raise SingError(f"cannot write the run folder: {describe_os_error(err)}", out) from None
 
 
+def _frozen(name: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether parameter ``name`` is under one of the ``--freeze`` prefixes (whole parts:
+    ``decoder`` freezes ``decoder.layers.0.weight``, not ``decoderx``)."""
+    return any(name == p or name.startswith(f"{p}.") for p in prefixes)
+
+
 def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -213,6 +219,7 @@ class Trainer:
                 raise SingError("--resume: no checkpoint to resume from", self.ckpt_path)
             self._apply_init_files()
         self._check_stage_inputs()
+        self._check_freeze()
         self.metrics = MetricsLog(self.out, records, enabled=info.is_main)
         self.last_checkpoint = time.monotonic()
 
@@ -292,6 +299,35 @@ class Trainer:
             logger.warning("stage sing alone starts from an untrained network; give "
                            "--init-model FILE, --init-from FILE (another vocabulary) or "
                            "--init-autoencoder FILE to fine-tune")
+
+    def _named_parameters(self, stage: str) -> list[tuple[str, nn.Parameter]]:
+        """The parameters stage ``stage`` trains, by their names in SING (the encoder's in the
+        autoencoder), the ``freeze`` prefixes left out."""
+        if stage == "ae":
+            named = list(self.autoencoder.named_parameters())
+        elif stage == "seq":
+            named = [(f"generator.{n}", p) for n, p in self.sing.generator.named_parameters()]
+        else:
+            named = list(self.sing.named_parameters())
+        return [(n, p) for n, p in named if not _frozen(n, self.config.freeze)]
+
+    def _check_freeze(self) -> None:
+        names = [n for n, _ in self.sing.named_parameters()]
+        names += [n for n, _ in self.autoencoder.named_parameters()]
+        unknown = [p for p in self.config.freeze if not any(_frozen(n, (p,)) for n in names)]
+        if unknown:
+            raise SingError(f"--freeze {','.join(unknown)}: no such parameters (prefixes of: "
+                            "generator.instrument_embedding, generator.pitch_embedding, "
+                            "generator.velocity_embedding, generator.time_embedding, "
+                            "generator.lstm, generator.output, decoder, encoder)")
+        for stage in self.config.stages:
+            if self._stage_epochs(stage) > 0 and not self._named_parameters(stage):
+                raise SingError(f"--freeze {','.join(self.config.freeze)} leaves stage "
+                                f"{stage} nothing to train")
+        for model in (self.sing, self.autoencoder):  # no gradients computed for them
+            for name, param in model.named_parameters():
+                if _frozen(name, self.config.freeze):
+                    param.requires_grad_(False)
 
     def _restore(self, state: dict[str, Any]) -> list[dict[str, Any]]:
         check_signature(self.ckpt_path, state.get("signature", {}), self.signature)
@@ -402,7 +438,8 @@ class Trainer:
         module: nn.Module = {"ae": self.autoencoder, "seq": self.sing.generator,
                              "sing": self.sing}[stage]
         cache = self._frames_cache() if stage == "seq" else None
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.config.lr)
+        params = [p for _, p in self._named_parameters(stage)]
+        optimizer = torch.optim.Adam(params, lr=self.config.lr)
         if self.optimizer_state is not None:
             optimizer.load_state_dict(self.optimizer_state)
         wrapped = module
