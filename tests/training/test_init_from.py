@@ -179,26 +179,32 @@ ALL_BUT_INSTRUMENTS = ("generator.lstm,generator.output,generator.pitch_embeddin
                        "generator.velocity_embedding,generator.time_embedding,decoder")
 
 
-def test_freeze_trains_only_the_instrument_rows(gm_dataset, tmp_path):
+@pytest.mark.parametrize("option, value, trained_names", [
+    ("--freeze", ALL_BUT_INSTRUMENTS, SPECIAL[:1]),
+    ("--train-only", "generator.instrument_embedding,generator.velocity_embedding", SPECIAL),
+])
+def test_freeze_and_train_only(gm_dataset, tmp_path, option, value, trained_names):
     source_file = _source_file(tmp_path / "src.safetensors")
     assert _train(gm_dataset, tmp_path / "zero", source_file, "--epochs-sing", "0") == 0
     start = load_file(str(tmp_path / "zero" / "model.safetensors"))
     assert _train(gm_dataset, tmp_path / "run", source_file, "--epochs-sing", "1",
-                  "--freeze", ALL_BUT_INSTRUMENTS) == 0
+                  option, value) == 0
     trained = load_file(str(tmp_path / "run" / "model.safetensors"))
     for name, tensor in trained.items():
-        if name != SPECIAL[0]:
-            assert torch.equal(tensor, start[name]), name
-    assert not torch.equal(trained[SPECIAL[0]], start[SPECIAL[0]])
+        assert torch.equal(tensor, start[name]) == (name not in trained_names), name
     recipe = read_info(tmp_path / "run" / "model.safetensors").recipe
-    assert recipe["freeze"] == ALL_BUT_INSTRUMENTS.split(",")
+    assert recipe[option[2:].replace("-", "_")] == value.split(",")
 
 
 @pytest.mark.parametrize("freeze, message", [
     ("generator.lstmx", "--freeze generator.lstmx: no such parameters"),
     ("generator,decoder", "--freeze generator,decoder leaves stage sing nothing to train"),
+    ("--train-only encoder", "--train-only encoder leaves stage sing nothing to train"),
+    ("--train-only decoder --freeze generator",
+     "--freeze and --train-only both choose the trained parameters"),
 ])
 def test_freeze_refuses_bad_prefixes(gm_dataset, tmp_path, capsys, freeze, message):
     source_file = _source_file(tmp_path / "src.safetensors")
-    assert _train(gm_dataset, tmp_path / "run", source_file, "--freeze", freeze) == 2
+    args = freeze.split() if freeze.startswith("--") else ["--freeze", freeze]
+    assert _train(gm_dataset, tmp_path / "run", source_file, *args) == 2
     assert message in _one_error_line(capsys)

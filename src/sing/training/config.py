@@ -70,7 +70,10 @@ class TrainConfig:
             instruments of its family, else of all (:mod:`sing.models.transfer`).
         freeze: parameter-name prefixes of the SING model (``generator.lstm``, ``decoder``,
             ``generator.pitch_embedding``; the encoder's are ``encoder...``) that no stage
-            trains, e.g. to fine-tune only a new instrument's row on a few notes.
+            trains.
+        train_only: the opposite: prefixes of the only parameters trained (empty: all), e.g.
+            ``generator.instrument_embedding,generator.velocity_embedding`` to fine-tune a
+            new instrument's row and the velocity rows on a few notes.
         resume: require a checkpoint in ``out`` (a run is always resumed when one exists).
         checkpoint_every: minutes between mid-epoch checkpoints (0 = after every step).
         max_notes: use at most this many notes of each split (a fixed, seeded subset).
@@ -134,6 +137,10 @@ class TrainConfig:
         (), "comma-separated parameter-name prefixes that no stage trains: generator "
         "(.instrument_embedding, .pitch_embedding, .velocity_embedding, .time_embedding, .lstm, "
         ".output), decoder, encoder", metavar="PREFIXES", default_help="none")
+    train_only: tuple[str, ...] = option(
+        (), "comma-separated parameter-name prefixes of the only parameters trained (as "
+        "--freeze), e.g. generator.instrument_embedding,generator.velocity_embedding",
+        metavar="PREFIXES", default_help="all")
     resume: bool = option(
         False, "require RUN_DIR/checkpoint.pt (a run is resumed anyway when it exists)")
     checkpoint_every: float = option(
@@ -174,6 +181,9 @@ class TrainConfig:
         if isinstance(self.freeze, str):
             self.freeze = tuple(s.strip() for s in self.freeze.split(",") if s.strip())
         self.freeze = tuple(self.freeze)
+        if isinstance(self.train_only, str):
+            self.train_only = tuple(s.strip() for s in self.train_only.split(",") if s.strip())
+        self.train_only = tuple(self.train_only)
 
     def validate(self) -> None:
         """Raise :class:`SingError` (one line) for options that cannot work."""
@@ -207,6 +217,9 @@ class TrainConfig:
             raise SingError("--window must be >= 1")
         if self.eval_notes < 0:
             raise SingError("--eval-notes must be >= 0")
+        if self.freeze and self.train_only:
+            raise SingError("--freeze and --train-only both choose the trained parameters: "
+                            "give one")
         if self.init_from is not None and self.init_model is not None:
             raise SingError("--init-model and --init-from both give the starting model: "
                             "give one (--init-model for this data set's vocabulary, "
@@ -240,6 +253,8 @@ class TrainConfig:
             signature["floor_eps"] = self.floor_eps
         if self.freeze:
             signature["freeze"] = ",".join(self.freeze)
+        if self.train_only:
+            signature["train_only"] = ",".join(self.train_only)
         return signature
 
     def recipe(self) -> dict[str, Any]:

@@ -309,24 +309,33 @@ class Trainer:
             named = [(f"generator.{n}", p) for n, p in self.sing.generator.named_parameters()]
         else:
             named = list(self.sing.named_parameters())
-        return [(n, p) for n, p in named if not _frozen(n, self.config.freeze)]
+        return [(n, p) for n, p in named if not self._is_frozen(n)]
+
+    def _is_frozen(self, name: str) -> bool:
+        """Whether no stage trains parameter ``name`` (``--freeze`` / ``--train-only``)."""
+        cfg = self.config
+        return _frozen(name, cfg.freeze) or bool(cfg.train_only and not _frozen(name,
+                                                                               cfg.train_only))
 
     def _check_freeze(self) -> None:
         names = [n for n, _ in self.sing.named_parameters()]
         names += [n for n, _ in self.autoencoder.named_parameters()]
-        unknown = [p for p in self.config.freeze if not any(_frozen(n, (p,)) for n in names)]
-        if unknown:
-            raise SingError(f"--freeze {','.join(unknown)}: no such parameters (prefixes of: "
-                            "generator.instrument_embedding, generator.pitch_embedding, "
-                            "generator.velocity_embedding, generator.time_embedding, "
-                            "generator.lstm, generator.output, decoder, encoder)")
+        for flag, prefixes in (("--freeze", self.config.freeze),
+                               ("--train-only", self.config.train_only)):
+            unknown = [p for p in prefixes if not any(_frozen(n, (p,)) for n in names)]
+            if unknown:
+                raise SingError(f"{flag} {','.join(unknown)}: no such parameters (prefixes of: "
+                                "generator.instrument_embedding, generator.pitch_embedding, "
+                                "generator.velocity_embedding, generator.time_embedding, "
+                                "generator.lstm, generator.output, decoder, encoder)")
         for stage in self.config.stages:
             if self._stage_epochs(stage) > 0 and not self._named_parameters(stage):
-                raise SingError(f"--freeze {','.join(self.config.freeze)} leaves stage "
-                                f"{stage} nothing to train")
+                what = (f"--freeze {','.join(self.config.freeze)}" if self.config.freeze
+                        else f"--train-only {','.join(self.config.train_only)}")
+                raise SingError(f"{what} leaves stage {stage} nothing to train")
         for model in (self.sing, self.autoencoder):  # no gradients computed for them
             for name, param in model.named_parameters():
-                if _frozen(name, self.config.freeze):
+                if self._is_frozen(name):
                     param.requires_grad_(False)
 
     def _restore(self, state: dict[str, Any]) -> list[dict[str, Any]]:
