@@ -208,3 +208,14 @@ def test_freeze_refuses_bad_prefixes(gm_dataset, tmp_path, capsys, freeze, messa
     args = freeze.split() if freeze.startswith("--") else ["--freeze", freeze]
     assert _train(gm_dataset, tmp_path / "run", source_file, *args) == 2
     assert message in _one_error_line(capsys)
+
+
+def test_init_from_shipped(gm_dataset, tmp_path, capsys, monkeypatch):
+    from sing.pretrained import SHIPPED_MODEL
+
+    monkeypatch.chdir(tmp_path)  # no file named "shipped" here
+    assert _train(gm_dataset, tmp_path / "run", Path("shipped")) == 2
+    assert _one_error_line(capsys) == (
+        f"sing: error: {SHIPPED_MODEL}: its notes are 16000 samples at 16000 Hz, this data "
+        "set's 64000 at 16000 Hz (build the data set with the same --duration and "
+        "--sample-rate)")

@@ -32,6 +32,8 @@ from sing.errors import SingError
 from sing.models.config import PRESETS, SingConfig
 from sing.models.sing import SING
 
+#: ``--init-from shipped`` (when no file of that name is there): the shipped GM model.
+SHIPPED = "shipped"
 #: Config fields set by the vocabulary's sizes: the only ones a transfer may change.
 VOCABULARY_SIZED = ("num_instruments", "num_velocities")
 #: Preset fields that do not say which preset a config is (set from the vocabulary).

@@ -67,7 +67,8 @@ class TrainConfig:
         init_from: start from this SING model file trained on another vocabulary (e.g. the
             shipped General MIDI model): every weight that carries over is copied, each new
             instrument starts as the same-named source instrument, else the mean of the source
-            instruments of its family, else of all (:mod:`sing.models.transfer`).
+            instruments of its family, else of all (:mod:`sing.models.transfer`); ``shipped``
+            (no such file in the working folder) is the shipped General MIDI model.
         freeze: parameter-name prefixes of the SING model (``generator.lstm``, ``decoder``,
             ``generator.pitch_embedding``; the encoder's are ``encoder...``) that no stage
             trains.
@@ -130,9 +131,10 @@ class TrainConfig:
         None, "start from this SING model file (e.g. with --stages sing)", type=Path,
         metavar="FILE")
     init_from: Path | None = option(
-        None, "start from this SING model file of another vocabulary (e.g. the General MIDI "
-        "model, with --stages sing): shared weights copied, a new instrument starts as the "
-        "source's same-named one, else the mean of its family's", type=Path, metavar="FILE")
+        None, "start from this SING model file of another vocabulary ('shipped': the shipped "
+        "General MIDI model; with --stages sing): shared weights copied, a new instrument "
+        "starts as the source's same-named one, else the mean of its family's", type=Path,
+        metavar="FILE")
     freeze: tuple[str, ...] = option(
         (), "comma-separated parameter-name prefixes that no stage trains: generator "
         "(.instrument_embedding, .pitch_embedding, .velocity_embedding, .time_embedding, .lstm, "

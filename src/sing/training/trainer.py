@@ -275,8 +275,12 @@ class Trainer:
     def _init_from(self, path: Path) -> None:
         """Start SING (and the autoencoder's decoder) from a model of another vocabulary."""
         from sing.models.io import load_model_file
-        from sing.models.transfer import transfer_weights
+        from sing.models.transfer import SHIPPED, transfer_weights
 
+        if path == Path(SHIPPED) and not path.exists():
+            from sing.pretrained import shipped_model_path
+
+            path = shipped_model_path()
         source, _ = load_model_file(path, device=self.device, kind="sing")
         report = transfer_weights(source, self.sing, path, preset=self.config.preset)
         self.autoencoder.decoder.load_state_dict(self.sing.decoder.state_dict())
