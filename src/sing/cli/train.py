@@ -63,7 +63,7 @@ def _check_run_folder(config: TrainConfig) -> None:
     if is_inside(config.out, config.data):
         raise SingError(f"the run folder would mix with the data folder {config.data} (an "
                         "input of this command); choose another --out", config.out)
-    for source in (config.init_model, config.init_autoencoder):
+    for source in (config.init_model, config.init_from, config.init_autoencoder):
         if source is not None and is_inside(config.out, source):
             raise SingError(f"is the input model {source}; choose another --out", config.out)
 

@@ -62,7 +62,19 @@ class TrainConfig:
         bf16: autocast the forward passes to bfloat16 (losses stay float32).
         stages: the stages to run, a subset of ``("ae", "seq", "sing")``.
         init_autoencoder: start from this autoencoder file (e.g. to skip stage 1).
-        init_model: start from this SING model file (e.g. to only fine-tune, stage 3).
+        init_model: start from this SING model file (e.g. to only fine-tune, stage 3); its
+            vocabulary must be the data set's.
+        init_from: start from this SING model file trained on another vocabulary (e.g. the
+            shipped General MIDI model): every weight that carries over is copied, each new
+            instrument starts as the same-named source instrument, else the mean of the source
+            instruments of its family, else of all (:mod:`sing.models.transfer`); ``shipped``
+            (no such file in the working folder) is the shipped General MIDI model.
+        freeze: parameter-name prefixes of the SING model (``generator.lstm``, ``decoder``,
+            ``generator.pitch_embedding``; the encoder's are ``encoder...``) that no stage
+            trains.
+        train_only: the opposite: prefixes of the only parameters trained (empty: all), e.g.
+            ``generator.instrument_embedding,generator.velocity_embedding`` to fine-tune a
+            new instrument's row and the velocity rows on a few notes.
         resume: require a checkpoint in ``out`` (a run is always resumed when one exists).
         checkpoint_every: minutes between mid-epoch checkpoints (0 = after every step).
         max_notes: use at most this many notes of each split (a fixed, seeded subset).
@@ -118,6 +130,19 @@ class TrainConfig:
     init_model: Path | None = option(
         None, "start from this SING model file (e.g. with --stages sing)", type=Path,
         metavar="FILE")
+    init_from: Path | None = option(
+        None, "start from this SING model file of another vocabulary ('shipped': the shipped "
+        "General MIDI model; with --stages sing): shared weights copied, a new instrument "
+        "starts as the source's same-named one, else the mean of its family's", type=Path,
+        metavar="FILE")
+    freeze: tuple[str, ...] = option(
+        (), "comma-separated parameter-name prefixes that no stage trains: generator "
+        "(.instrument_embedding, .pitch_embedding, .velocity_embedding, .time_embedding, .lstm, "
+        ".output), decoder, encoder", metavar="PREFIXES", default_help="none")
+    train_only: tuple[str, ...] = option(
+        (), "comma-separated parameter-name prefixes of the only parameters trained (as "
+        "--freeze), e.g. generator.instrument_embedding,generator.velocity_embedding",
+        metavar="PREFIXES", default_help="all")
     resume: bool = option(
         False, "require RUN_DIR/checkpoint.pt (a run is resumed anyway when it exists)")
     checkpoint_every: float = option(
@@ -150,9 +175,17 @@ class TrainConfig:
             self.init_autoencoder = Path(self.init_autoencoder)
         if self.init_model is not None:
             self.init_model = Path(self.init_model)
+        if self.init_from is not None:
+            self.init_from = Path(self.init_from)
         if isinstance(self.stages, str):
             self.stages = tuple(s.strip() for s in self.stages.split(",") if s.strip())
         self.stages = tuple(self.stages)
+        if isinstance(self.freeze, str):
+            self.freeze = tuple(s.strip() for s in self.freeze.split(",") if s.strip())
+        self.freeze = tuple(self.freeze)
+        if isinstance(self.train_only, str):
+            self.train_only = tuple(s.strip() for s in self.train_only.split(",") if s.strip())
+        self.train_only = tuple(self.train_only)
 
     def validate(self) -> None:
         """Raise :class:`SingError` (one line) for options that cannot work."""
@@ -186,6 +219,13 @@ class TrainConfig:
             raise SingError("--window must be >= 1")
         if self.eval_notes < 0:
             raise SingError("--eval-notes must be >= 0")
+        if self.freeze and self.train_only:
+            raise SingError("--freeze and --train-only both choose the trained parameters: "
+                            "give one")
+        if self.init_from is not None and self.init_model is not None:
+            raise SingError("--init-model and --init-from both give the starting model: "
+                            "give one (--init-model for this data set's vocabulary, "
+                            "--init-from for another)")
 
     def signature(self) -> dict[str, Any]:
         """What a checkpoint must agree on to be resumed (epochs may grow, paths may move)."""
@@ -213,6 +253,10 @@ class TrainConfig:
         if self.floor_weight:
             signature["floor_weight"] = self.floor_weight
             signature["floor_eps"] = self.floor_eps
+        if self.freeze:
+            signature["freeze"] = ",".join(self.freeze)
+        if self.train_only:
+            signature["train_only"] = ",".join(self.train_only)
         return signature
 
     def recipe(self) -> dict[str, Any]:

@@ -159,6 +159,12 @@ def _check_run_dir(out: Path) -> None:
         raise SingError(f"cannot write the run folder: {describe_os_error(err)}", out) from None
 
 
+def _frozen(name: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether parameter ``name`` is under one of the ``--freeze`` prefixes (whole parts:
+    ``decoder`` freezes ``decoder.layers.0.weight``, not ``decoderx``)."""
+    return any(name == p or name.startswith(f"{p}.") for p in prefixes)
+
+
 def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -198,6 +204,7 @@ class Trainer:
         self.autoencoder = Autoencoder(self.model_config, self.vocabulary).to(device)
         self.sing = SING(self.model_config, self.vocabulary).to(device)
         self.position = Position()  # where the run is; saved and restored whole
+        self.transfer: dict[str, Any] | None = None  # what --init-from did (model recipe)
         self.optimizer_state: dict[str, Any] | None = None
         records: list[dict[str, Any]] = []
         if self.ckpt_path.exists():
@@ -212,6 +219,7 @@ class Trainer:
                 raise SingError("--resume: no checkpoint to resume from", self.ckpt_path)
             self._apply_init_files()
         self._check_stage_inputs()
+        self._check_freeze()
         self.metrics = MetricsLog(self.out, records, enabled=info.is_main)
         self.last_checkpoint = time.monotonic()
 
@@ -261,6 +269,27 @@ class Trainer:
         if cfg.init_model is not None:
             model = self._load_model_file(cfg.init_model, "sing")
             self.sing.load_state_dict(model.state_dict())
+        if cfg.init_from is not None:
+            self._init_from(cfg.init_from)
+
+    def _init_from(self, path: Path) -> None:
+        """Start SING (and the autoencoder's decoder) from a model of another vocabulary."""
+        from sing.models.io import load_model_file
+        from sing.models.transfer import SHIPPED, transfer_weights
+
+        if path == Path(SHIPPED) and not path.exists():
+            from sing.pretrained import shipped_model_path
+
+            path = shipped_model_path()
+        source, _ = load_model_file(path, device=self.device, kind="sing")
+        report = transfer_weights(source, self.sing, path, preset=self.config.preset)
+        self.autoencoder.decoder.load_state_dict(self.sing.decoder.state_dict())
+        self.transfer = {k: v for k, v in report.to_json().items() if k != "copied"}
+        self.transfer["copied"] = len(report.copied)
+        if self.info.is_main:
+            rows = ", ".join(f"{k}: {v}" for k, v in report.instruments.items())
+            logger.info(f"started from {path} ({len(report.copied)} weights copied; "
+                        f"instruments {rows})")
 
     def _check_stage_inputs(self) -> None:
         cfg = self.config
@@ -269,15 +298,56 @@ class Trainer:
             raise SingError("stage seq learns the encoder's frames: run stage ae too, or give "
                             "--init-autoencoder FILE")
         if (self.info.is_main and "sing" in cfg.stages and not {"ae", "seq"} & set(cfg.stages)
-                and cfg.init_model is None and cfg.init_autoencoder is None):
+                and cfg.init_model is None and cfg.init_autoencoder is None
+                and cfg.init_from is None):
             logger.warning("stage sing alone starts from an untrained network; give "
-                           "--init-model FILE (or --init-autoencoder FILE) to fine-tune")
+                           "--init-model FILE, --init-from FILE (another vocabulary) or "
+                           "--init-autoencoder FILE to fine-tune")
+
+    def _named_parameters(self, stage: str) -> list[tuple[str, nn.Parameter]]:
+        """The parameters stage ``stage`` trains, by their names in SING (the encoder's in the
+        autoencoder), the ``freeze`` prefixes left out."""
+        if stage == "ae":
+            named = list(self.autoencoder.named_parameters())
+        elif stage == "seq":
+            named = [(f"generator.{n}", p) for n, p in self.sing.generator.named_parameters()]
+        else:
+            named = list(self.sing.named_parameters())
+        return [(n, p) for n, p in named if not self._is_frozen(n)]
+
+    def _is_frozen(self, name: str) -> bool:
+        """Whether no stage trains parameter ``name`` (``--freeze`` / ``--train-only``)."""
+        cfg = self.config
+        return _frozen(name, cfg.freeze) or bool(cfg.train_only and not _frozen(name,
+                                                                               cfg.train_only))
+
+    def _check_freeze(self) -> None:
+        names = [n for n, _ in self.sing.named_parameters()]
+        names += [n for n, _ in self.autoencoder.named_parameters()]
+        for flag, prefixes in (("--freeze", self.config.freeze),
+                               ("--train-only", self.config.train_only)):
+            unknown = [p for p in prefixes if not any(_frozen(n, (p,)) for n in names)]
+            if unknown:
+                raise SingError(f"{flag} {','.join(unknown)}: no such parameters (prefixes of: "
+                                "generator.instrument_embedding, generator.pitch_embedding, "
+                                "generator.velocity_embedding, generator.time_embedding, "
+                                "generator.lstm, generator.output, decoder, encoder)")
+        for stage in self.config.stages:
+            if self._stage_epochs(stage) > 0 and not self._named_parameters(stage):
+                what = (f"--freeze {','.join(self.config.freeze)}" if self.config.freeze
+                        else f"--train-only {','.join(self.config.train_only)}")
+                raise SingError(f"{what} leaves stage {stage} nothing to train")
+        for model in (self.sing, self.autoencoder):  # no gradients computed for them
+            for name, param in model.named_parameters():
+                if self._is_frozen(name):
+                    param.requires_grad_(False)
 
     def _restore(self, state: dict[str, Any]) -> list[dict[str, Any]]:
         check_signature(self.ckpt_path, state.get("signature", {}), self.signature)
         self.autoencoder.load_state_dict(state["models"]["autoencoder"])
         self.sing.load_state_dict(state["models"]["sing"])
         self.position = Position.from_state(state)
+        self.transfer = state.get("transfer")
         self.optimizer_state = state["optimizer"]
         restore_rng_state(state["rng"])
         if self.info.is_main:
@@ -311,14 +381,19 @@ class Trainer:
             "metrics": list(self.metrics.records),
             "vocabulary": self.vocabulary.to_json(),
         }
+        if self.transfer is not None:
+            state["transfer"] = self.transfer
         save_checkpoint(self.ckpt_path, state)
 
     def _write_model(self, model: nn.Module, name: str) -> Path:
         from sing.models.io import save_model
 
         path = self.out / name
+        recipe = self.config.recipe()
+        if self.transfer is not None:
+            recipe["transfer"] = self.transfer
         if self.info.is_main:
-            save_model(path, model, self.vocabulary, self.config.recipe(),
+            save_model(path, model, self.vocabulary, recipe,
                        training_data=self.training_data)
         return path
 
@@ -376,7 +451,8 @@ class Trainer:
         module: nn.Module = {"ae": self.autoencoder, "seq": self.sing.generator,
                              "sing": self.sing}[stage]
         cache = self._frames_cache() if stage == "seq" else None
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.config.lr)
+        params = [p for _, p in self._named_parameters(stage)]
+        optimizer = torch.optim.Adam(params, lr=self.config.lr)
         if self.optimizer_state is not None:
             optimizer.load_state_dict(self.optimizer_state)
         wrapped = module
