@@ -111,9 +111,10 @@ def add_device_option(parser: argparse.ArgumentParser, default: str = "cpu") -> 
                         help=f"torch device: auto, cpu, cuda, cuda:1, ... (default {default})")
 
 
-def add_dtype_option(parser: argparse.ArgumentParser) -> None:
+def add_dtype_option(parser: argparse.ArgumentParser, default: str | None = "float32",
+                     default_help: str = "float32") -> None:
     """The ``--dtype`` option of the commands that generate notes; ``args.dtype`` is a
-    ``torch.dtype`` (:func:`sing.checks.compute_dtype`)."""
+    ``torch.dtype`` (:func:`sing.checks.compute_dtype`), or ``default`` when that is None."""
     from sing import checks
     from sing.errors import SingError
 
@@ -123,7 +124,8 @@ def add_dtype_option(parser: argparse.ArgumentParser) -> None:
         return checks.compute_dtype(text)
 
     parser.add_argument(
-        "--dtype", type=_checked(dtype), default=checks.compute_dtype("float32"),
+        "--dtype", type=_checked(dtype),
+        default=None if default is None else checks.compute_dtype(default),
         metavar="{" + ",".join(checks.CLI_DTYPES) + "}",
         help="compute dtype of generation: float32, bfloat16 (fast on CPUs with AVX-512 BF16 "
-        "/ AMX), int8 (the CPU's quantised fast path) (default float32)")
+        f"/ AMX), int8 (the CPU's quantised fast path) (default {default_help})")
