@@ -24,14 +24,21 @@ def np_quantize_weight(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(np.rint(w / scale[:, None]), -127, 127), scale
 
 
-def np_int8_linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-    """The int8 product in float64: dynamic affine uint8 activations on 0..127, one scale for
-    the whole input; integer sums; rescaled by both scales; plus the bias."""
+def np_int8_linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                   row_scaled: bool = False) -> np.ndarray:
+    """The int8 product in float64: dynamic affine uint8 activations scaled to 0..127, one
+    scale for the whole input; integer sums; rescaled by both scales; plus the bias.
+    ``row_scaled``: each row divided by its largest magnitude first and multiplied back after
+    (as Int8Linear does)."""
+    if row_scaled:
+        rows = np.abs(x).max(axis=1, keepdims=True)
+        rows = np.where(rows > 0, rows, 1.0)
+        return np_int8_linear(x / rows, w, None) * rows + (0 if b is None else b)
     q, w_scale = np_quantize_weight(w)
     lo, hi = min(x.min(), 0.0), max(x.max(), 0.0)
     s = (hi - lo) / 127
     z = np.clip(np.rint(-lo / s), 0, 127)
-    xq = np.clip(np.rint(x / s) + z, 0, 127)
+    xq = np.clip(np.rint(x / s) + z, 0, 255)  # the scale is for 0..127, the clamp uint8's
     acc = (xq - z) @ q.T  # exact integers in float64
     return acc * s * w_scale + (0 if b is None else b)
 
@@ -50,8 +57,9 @@ def test_int8_linear_against_numpy(relu: bool) -> None:
     rng = np.random.default_rng(0)
     w = rng.standard_normal((48, 40)) * rng.uniform(0.1, 3, (48, 1))  # channels' own scales
     b = rng.standard_normal(48)
-    x = rng.standard_normal((23, 40)) * 2 + 0.5
-    want = np_int8_linear(x, w, b)
+    x = rng.standard_normal((23, 40)) * rng.uniform(0.01, 3, (23, 1)) + 0.5  # rows' own scales
+    x[5] = 0  # a silent row
+    want = np_int8_linear(x, w, b, row_scaled=True)
     fp = x @ w.T + b
     if relu:
         want, fp = np.maximum(want, 0), np.maximum(fp, 0)
@@ -73,8 +81,9 @@ def test_int8_transposed_conv_gemm_form_against_numpy() -> None:
     rng = np.random.default_rng(1)
     b, c, n = 2, weight.shape[0], 9
     h = np.maximum(rng.standard_normal((b, c, n)), 0)  # post-ReLU activations
+    h *= np.geomspace(1e-3, 1, n)  # a note dying away
     rows = h.transpose(0, 2, 1).reshape(b * n, c)
-    pieces = np_int8_linear(rows, weight.T, None).reshape(b, n, -1)
+    pieces = np_int8_linear(rows, weight.T, None, row_scaled=True).reshape(b, n, -1)
     s, pad, window = last.stride[0], last.padding[0], weight.shape[1]
     full = np.zeros((b, (n - 1) * s + window))
     for j in range(n):

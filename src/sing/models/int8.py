@@ -9,14 +9,18 @@ The arithmetic, which ``tests/models/test_int8.py`` reproduces in NumPy float64:
   input ``X``, on the 7-bit range 0..127 (``reduce_range``: the products of AVX2's
   ``vpmaddubsw`` then never saturate its int16 sums): ``lo = min(X.min(), 0)``,
   ``hi = max(X.max(), 0)``, ``s = (hi - lo) / 127``, ``z = rint(-lo / s)``,
-  ``Xq = clip(rint(X / s) + z, 0, 127)``;
+  ``Xq = clip(rint(X / s) + z, 0, 255)`` (the clamp is uint8's: a value may round to 128);
 * **product**: ``Y = ((Xq - z) @ Wq.T) * s * scale + bias``, int32 sums, float32 out.
 
-:class:`Int8Linear` is a GEMM (the decoder's convolutions in GEMM form, the frames
-projection), ReLU fused; :class:`Int8LSTM` is ``torch.quantized_lstm`` with such weights:
-per layer, the input projection of all steps is one product (one activation scale for the
-whole sequence), the recurrent one is a product per step (a scale per step); gates, cell and
-hidden state are float32.
+:class:`Int8Linear` (the decoder's convolutions in GEMM form, the frames projection) first
+divides each row of its input by the row's largest magnitude ``a`` (1 for a zero row) and
+multiplies the product's rows back by ``a`` before the bias and the ReLU: the one activation
+scale of the call then fits every row (a quiet note, or the quiet end of a note, batched with
+loud ones keeps its resolution), and for the non-negative inputs after a ReLU the scale is
+``1/127`` whatever else is in the batch. :class:`Int8LSTM` is ``torch.quantized_lstm`` with
+such weights: per layer, the input projection of all steps is one product (one activation
+scale for the whole sequence), the recurrent one is a product per step (a scale per step,
+shared by the batch); gates, cell and hidden state are float32.
 """
 
 from __future__ import annotations
@@ -88,14 +92,20 @@ class Int8Linear:
                  relu: bool = False) -> None:
         self.relu = relu
         self.out_features, self.in_features = weight.shape
-        self.packed = _packed(weight, bias)
+        self.packed = _packed(weight, None)
+        self.bias = None if bias is None else bias.detach().float().cpu().contiguous()
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """x: Tensor[N, in_features] -> float32 Tensor[N, out_features]."""
-        x = x.float().contiguous()
-        if self.relu:
-            return torch.ops.quantized.linear_relu_dynamic(x, self.packed, REDUCE_RANGE)
-        return torch.ops.quantized.linear_dynamic(x, self.packed, REDUCE_RANGE)
+        x = x.float()
+        rows = x.abs().amax(dim=1, keepdim=True)
+        rows = torch.where(rows > 0, rows, torch.ones_like(rows))
+        y = torch.ops.quantized.linear_dynamic((x / rows).contiguous(), self.packed,
+                                               REDUCE_RANGE)
+        y.mul_(rows)
+        if self.bias is not None:
+            y.add_(self.bias)
+        return y.relu_() if self.relu else y
 
     @property
     def flops_per_row(self) -> int:
