@@ -8,9 +8,10 @@ and dtypes, for
 
 and prints, per row: seconds of audio generated per second, GFLOP per note, achieved GFLOP/s,
 the fraction of a large-GEMM ceiling of the same dtype measured in the same run, and the speed
-ratios fast / reference (same dtype) and fast / reference float32 (same batch). The bf16 rows
+ratios fast / reference (same dtype) and fast / reference float32 (same batch). The fast rows
 also give the spectral loss of the output against the float32 reference, relative to the
-reference's mean log-power.
+reference's mean log-power. ``int8`` (:mod:`sing.models.int8`) exists on the fast path only;
+its ceiling is a large int8 GEMM of the same kind (dynamic activations, fbgemm), in GOP/s.
 
     .venv/bin/python benchmarks/generation.py                       # paper, batch 1 and 64
     .venv/bin/python benchmarks/generation.py --repeats 1 --batch-sizes 1 16
@@ -37,7 +38,7 @@ from sing.models.fast import FastSING, GemmLinear
 
 logger = logging.getLogger("benchmarks.generation")
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.int8}
 
 
 def sync(device: torch.device) -> None:
@@ -66,6 +67,13 @@ def gemm_ceiling(dtype: torch.dtype, device: torch.device, size: int, repeats: i
     The best of ``torch.matmul`` and, on the CPU, the oneDNN-packed product the fast path uses
     (for float32 on this machine oneDNN is about twice as fast as torch.matmul).
     """
+    if dtype == torch.int8:
+        from sing.models.int8 import Int8Linear
+
+        x = torch.randn(size, size)
+        product = Int8Linear(torch.randn(size, size), None)
+        best = timed(lambda: product(x), device, repeats=max(repeats, 2), warmup=1)
+        return 2 * size**3 / best / 1e9
     a = torch.randn(size, size, device=device).to(dtype)
     b = torch.randn(size, size, device=device).to(dtype)
     candidates = [lambda: a @ b]
@@ -103,7 +111,7 @@ def build_paths(
     paths: dict[Path, Callable[..., torch.Tensor]] = {}
     for name in dtypes:
         dtype = DTYPES[name]
-        if reference:
+        if reference and dtype != torch.int8:  # int8 exists on the fast path only
             ref_model = model
             if dtype != torch.float32:
                 ref_model = SING(config).to(device).eval()
@@ -174,7 +182,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--preset", default="paper", help="model preset (paper, small, tiny)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:0...")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
-    p.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=["float32", "bfloat16"])
+    p.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES),
+                   default=["float32", "bfloat16", "int8"])
     p.add_argument("--repeats", type=int, default=3, help="timed runs per row (median)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs per row")
     p.add_argument("--gemm-size", type=int, default=4096, help="side of the ceiling GEMM")
