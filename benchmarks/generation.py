@@ -133,24 +133,29 @@ def interleaved_times(
     device: torch.device,
     repeats: int,
     warmup: int,
-) -> dict[Path, list[float]]:
-    """Seconds per call of every path, timed in rounds (one call of each path per round).
+) -> tuple[dict[Path, list[float]], dict[Path, list[float]]]:
+    """(wall seconds, process CPU seconds) per call of every path, timed in rounds (one call
+    of each path per round).
 
     Interleaving makes the paths share the machine's conditions: on a shared, noisy machine the
-    per-round ratios are much steadier than times taken minutes apart.
+    per-round ratios are much steadier than times taken minutes apart. CPU seconds (all the
+    process's threads) do not count the time other jobs hold the cores: with one thread their
+    ratios are the steadier ones on a crowded machine.
     """
     for fn in paths.values():
         for _ in range(warmup):
             fn(*notes)
     times: dict[Path, list[float]] = {key: [] for key in paths}
+    cpu: dict[Path, list[float]] = {key: [] for key in paths}
     for _ in range(repeats):
         for key, fn in paths.items():
             sync(device)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn(*notes)
             sync(device)
             times[key].append(time.perf_counter() - start)
-    return times
+            cpu[key].append(time.process_time() - start_cpu)
+    return times, cpu
 
 
 def ratio(times: dict[Path, list[float]], baseline: Path, runs: list[float]) -> float:
@@ -228,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"{'batch':>5} {'dtype':>8} {'path':>9} {'s/note':>8} {'audio s/s':>9} {'GFLOP/note':>10}"
         f" {'GFLOP/s':>8} {'ceiling':>7} {'x same-dtype ref':>16} {'x fp32 ref':>10}"
-        f" {'spec/logpow':>11}"
+        f" {'spec/logpow':>11} {'CPU s/note':>10} {'x fp32 ref (CPU)':>16}"
     )
     print(header)
     for batch in args.batch_sizes:
@@ -238,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         velocity = torch.randint(0, config.num_velocities, (batch,), generator=g).to(device)
         notes = (instrument, pitch, velocity)
         paths = build_paths(model, config, device, args.dtypes, not args.no_reference)
-        times = interleaved_times(paths, notes, device, args.repeats, args.warmup)
+        times, cpu = interleaved_times(paths, notes, device, args.repeats, args.warmup)
         logger.info("batch %d timed (%s)", batch, machine_load())
         quality = bf16_quality(paths, notes)
         for (name, path), runs in times.items():
@@ -247,11 +252,13 @@ def main(argv: list[str] | None = None) -> int:
             same = ratio(times, (name, "reference"), runs)
             fp32 = ratio(times, ("float32", "reference"), runs)
             q = quality.get(name) if path == "fast" else None
+            cpu_fp32 = ratio(cpu, ("float32", "reference"), cpu[(name, path)])
             print(
                 f"{batch:>5} {name:>8} {path:>9} {seconds / batch:>8.4f}"
                 f" {batch * seconds_per_note / seconds:>9.1f} {flops['total'] / 1e9:>10.2f}"
                 f" {gflops:>8.0f} {gflops / ceilings[name]:>7.0%} {same:>16.2f} {fp32:>10.2f}"
-                f" {(f'{q:.2e}' if q is not None else '-'):>11}",
+                f" {(f'{q:.2e}' if q is not None else '-'):>11}"
+                f" {statistics.median(cpu[(name, path)]) / batch:>10.4f} {cpu_fp32:>16.2f}",
                 flush=True,
             )
         del paths

@@ -57,13 +57,20 @@ def gm_model(preset: str, path: Path) -> Path:
     return save_model(path, model, recipe={"stage": "untrained", "benchmark": "render"})
 
 
-def cold_render(model: Path, midi: Path, out: Path, dtype: str, batch_size: int) -> float:
-    """Wall seconds of ``python -m sing render`` in a fresh process."""
+def cold_render(model: Path, midi: Path, out: Path, dtype: str,
+                batch_size: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system, all threads) of ``python -m sing render`` in
+    a fresh process."""
+    import resource
+
     argv = [sys.executable, "-m", "sing", "-q", "render", str(midi), "--out", str(out),
             "--model", str(model), "--dtype", dtype, "--batch-size", str(batch_size)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def staged_render(model_path: Path, midi: Path, out: Path, dtype: str,
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# piece: {piece}: {score.length:.1f} s, "
               f"{len(score.notes)} notes, {score.tracks} tracks, programs {score.programs}")
         print(f"# machine at start: {machine_load()}")
-        walls: dict[str, list[float]] = {d: [] for d in args.dtypes}
+        walls: dict[str, list[tuple[float, float]]] = {d: [] for d in args.dtypes}
         for _ in range(args.repeats):
             for dtype in args.dtypes:
                 walls[dtype].append(cold_render(model, midi, tmp / "cold.wav", dtype,
@@ -148,10 +155,12 @@ def main(argv: list[str] | None = None) -> int:
 
         audio = sf.info(tmp / "cold.wav").duration
         for dtype, runs in walls.items():
-            wall = statistics.median(runs)
+            wall = statistics.median(w for w, _ in runs)
+            cpu = statistics.median(c for _, c in runs)
             print(f"cold `sing render --dtype {dtype}` (fresh process, everything included): "
-                  f"{wall:.2f} s (runs: {', '.join(f'{w:.2f}' for w in runs)}) for {audio:.1f} s"
-                  f" of audio = {audio / wall:.1f}x real time")
+                  f"{wall:.2f} s (runs: {', '.join(f'{w:.2f}' for w, _ in runs)}) for "
+                  f"{audio:.1f} s of audio = {audio / wall:.1f}x real time; CPU {cpu:.2f} s = "
+                  f"{audio / cpu:.1f}x real time per CPU-second")
         stages = staged_render(model, midi, tmp / "warm.wav", args.dtypes[-1], args.batch_size)
         total = sum(stages.values())
         print(f"in-process stages, {args.dtypes[-1]} (torch already imported): {total:.2f} s "

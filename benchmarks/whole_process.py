@@ -11,7 +11,8 @@ Python process timed from start to exit (imports, model load, generation, files)
   ``sing.generation.choose_backend`` picks the network).
 
 The processes are interleaved (one of each per repeat) and the ratio script / generate is
-taken per repeat, then the median.
+taken per repeat, then the median, for the wall clock and for the CPU seconds of each
+process (user + system, all threads: on a crowded machine the steadier figure).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/whole_process.py          # paper, 128 notes
     .venv/bin/python benchmarks/whole_process.py --preset small --dtypes float32 int8
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -75,11 +77,14 @@ def note_names(model_path: Path, count: int) -> list[str]:
     return sorted(names)
 
 
-def timed(argv: list[str]) -> float:
-    """Wall seconds of a fresh process."""
+def timed(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system, all threads) of a fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
               f"batch {args.batch_size}, {platform.machine()}, OMP_NUM_THREADS="
               f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, {now}")
         print(f"# machine at start: {machine_load()}")
-        runs: dict[str, list[float]] = {"script": [], **{d: [] for d in args.dtypes}}
+        runs: dict[str, list[tuple[float, float]]] = {"script": [],
+                                                      **{d: [] for d in args.dtypes}}
         for r in range(args.repeats):
             runs["script"].append(timed([sys.executable, str(script), str(model), str(notes),
                                          str(tmp / f"script{r}"), str(args.batch_size)]))
@@ -113,15 +119,18 @@ def main(argv: list[str] | None = None) -> int:
                     sys.executable, "-m", "sing", "-q", "generate", "--model", str(model),
                     "--list", str(notes), "--out", str(tmp / f"{dtype}{r}"), "--dtype", dtype,
                     "--batch-size", str(args.batch_size)]))
-            print(f"# repeat {r + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in
+            print(f"# repeat {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s" for k, v in
                                                    runs.items()), flush=True)
-        print(f"{'process':<28} {'wall s':>8} {'s/note':>8} {'x script':>9}")
-        for name, walls in runs.items():
-            wall = statistics.median(walls)
-            ratio = statistics.median(s / w for s, w in zip(runs["script"], walls, strict=True))
+        print(f"{'process':<30} {'wall s':>8} {'x script':>9} {'CPU s':>8} {'x script (CPU)':>14}")
+        for name, measured in runs.items():
+            row = []
+            for i in (0, 1):
+                row.append(statistics.median(m[i] for m in measured))
+                row.append(statistics.median(
+                    s[i] / m[i] for s, m in zip(runs["script"], measured, strict=True)))
             label = "straightforward fp32 script" if name == "script" else \
                 f"sing generate --dtype {name}"
-            print(f"{label:<28} {wall:>8.1f} {wall / args.notes:>8.3f} {ratio:>9.2f}")
+            print(f"{label:<30} {row[0]:>8.1f} {row[1]:>9.2f} {row[2]:>8.1f} {row[3]:>14.2f}")
         print(f"# machine at end: {machine_load()}")
     return 0
 
