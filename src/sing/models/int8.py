@@ -56,10 +56,10 @@ def quantize_weight(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Returns:
         (int8 Tensor[out, in], float64 Tensor[out] of scales): ``weight ~ q * scale[:, None]``.
     """
-    w = weight.detach().double().cpu()
-    amax = w.abs().amax(dim=1)
+    w = weight.detach().to("cpu", torch.float64, copy=True)
+    amax = torch.maximum(w.amax(dim=1), w.amin(dim=1).neg())
     scale = torch.where(amax > 0, amax / 127, torch.ones_like(amax))
-    q = torch.round(w / scale[:, None]).clamp_(-127, 127).to(torch.int8)
+    q = w.div_(scale[:, None]).round_().clamp_(-127, 127).to(torch.int8)
     return q, scale
 
 
