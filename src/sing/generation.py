@@ -255,11 +255,12 @@ def generate(
         raise SingError("no notes to synthesize")
     if ranges is not None and len(ranges) != len(notes):
         raise SingError(f"ranges gives {len(ranges)} notes' ranges for {len(notes)} notes")
-    if device is not None:
-        model.to(torch.device(device))
-    device = next(model.parameters()).device
+    target = torch.device(device) if device is not None else next(model.parameters()).device
     if dtype == torch.int8:
-        _check_int8(device, backend)
+        _check_int8(target, backend)  # before the model moves anywhere
+    if device is not None:
+        model.to(target)
+    device = next(model.parameters()).device
     if backend == "auto":
         backend = choose_backend(device, dtype, min(batch_size, len(notes)), model,
                                  masked=ranges is not None)

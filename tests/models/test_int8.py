@@ -172,3 +172,4 @@ def test_int8_refusals() -> None:
         generate(model, note, dtype=torch.int8, backend="reference")
     with pytest.raises(SingError, match="int8 generation runs on the CPU only, not on meta"):
         generate(model, note, dtype=torch.int8, device="meta")
+    assert next(model.parameters()).device.type == "cpu"  # refused before moving the model
