@@ -8,9 +8,10 @@ and dtypes, for
 
 and prints, per row: seconds of audio generated per second, GFLOP per note, achieved GFLOP/s,
 the fraction of a large-GEMM ceiling of the same dtype measured in the same run, and the speed
-ratios fast / reference (same dtype) and fast / reference float32 (same batch). The bf16 rows
+ratios fast / reference (same dtype) and fast / reference float32 (same batch). The fast rows
 also give the spectral loss of the output against the float32 reference, relative to the
-reference's mean log-power.
+reference's mean log-power. ``int8`` (:mod:`sing.models.int8`) exists on the fast path only;
+its ceiling is a large int8 GEMM of the same kind (dynamic activations, fbgemm), in GOP/s.
 
     .venv/bin/python benchmarks/generation.py                       # paper, batch 1 and 64
     .venv/bin/python benchmarks/generation.py --repeats 1 --batch-sizes 1 16
@@ -37,7 +38,7 @@ from sing.models.fast import FastSING, GemmLinear
 
 logger = logging.getLogger("benchmarks.generation")
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "int8": torch.int8}
 
 
 def sync(device: torch.device) -> None:
@@ -66,6 +67,13 @@ def gemm_ceiling(dtype: torch.dtype, device: torch.device, size: int, repeats: i
     The best of ``torch.matmul`` and, on the CPU, the oneDNN-packed product the fast path uses
     (for float32 on this machine oneDNN is about twice as fast as torch.matmul).
     """
+    if dtype == torch.int8:
+        from sing.models.int8 import Int8Linear
+
+        x = torch.randn(size, size)
+        product = Int8Linear(torch.randn(size, size), None)
+        best = timed(lambda: product(x), device, repeats=max(repeats, 2), warmup=1)
+        return 2 * size**3 / best / 1e9
     a = torch.randn(size, size, device=device).to(dtype)
     b = torch.randn(size, size, device=device).to(dtype)
     candidates = [lambda: a @ b]
@@ -103,7 +111,7 @@ def build_paths(
     paths: dict[Path, Callable[..., torch.Tensor]] = {}
     for name in dtypes:
         dtype = DTYPES[name]
-        if reference:
+        if reference and dtype != torch.int8:  # int8 exists on the fast path only
             ref_model = model
             if dtype != torch.float32:
                 ref_model = SING(config).to(device).eval()
@@ -125,24 +133,29 @@ def interleaved_times(
     device: torch.device,
     repeats: int,
     warmup: int,
-) -> dict[Path, list[float]]:
-    """Seconds per call of every path, timed in rounds (one call of each path per round).
+) -> tuple[dict[Path, list[float]], dict[Path, list[float]]]:
+    """(wall seconds, process CPU seconds) per call of every path, timed in rounds (one call
+    of each path per round).
 
     Interleaving makes the paths share the machine's conditions: on a shared, noisy machine the
-    per-round ratios are much steadier than times taken minutes apart.
+    per-round ratios are much steadier than times taken minutes apart. CPU seconds (all the
+    process's threads) do not count the time other jobs hold the cores: with one thread their
+    ratios are the steadier ones on a crowded machine.
     """
     for fn in paths.values():
         for _ in range(warmup):
             fn(*notes)
     times: dict[Path, list[float]] = {key: [] for key in paths}
+    cpu: dict[Path, list[float]] = {key: [] for key in paths}
     for _ in range(repeats):
         for key, fn in paths.items():
             sync(device)
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn(*notes)
             sync(device)
             times[key].append(time.perf_counter() - start)
-    return times
+            cpu[key].append(time.process_time() - start_cpu)
+    return times, cpu
 
 
 def ratio(times: dict[Path, list[float]], baseline: Path, runs: list[float]) -> float:
@@ -174,7 +187,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--preset", default="paper", help="model preset (paper, small, tiny)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:0...")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 64])
-    p.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=["float32", "bfloat16"])
+    p.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES),
+                   default=["float32", "bfloat16", "int8"])
     p.add_argument("--repeats", type=int, default=3, help="timed runs per row (median)")
     p.add_argument("--warmup", type=int, default=1, help="untimed runs per row")
     p.add_argument("--gemm-size", type=int, default=4096, help="side of the ceiling GEMM")
@@ -219,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"{'batch':>5} {'dtype':>8} {'path':>9} {'s/note':>8} {'audio s/s':>9} {'GFLOP/note':>10}"
         f" {'GFLOP/s':>8} {'ceiling':>7} {'x same-dtype ref':>16} {'x fp32 ref':>10}"
-        f" {'spec/logpow':>11}"
+        f" {'spec/logpow':>11} {'CPU s/note':>10} {'x fp32 ref (CPU)':>16}"
     )
     print(header)
     for batch in args.batch_sizes:
@@ -229,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         velocity = torch.randint(0, config.num_velocities, (batch,), generator=g).to(device)
         notes = (instrument, pitch, velocity)
         paths = build_paths(model, config, device, args.dtypes, not args.no_reference)
-        times = interleaved_times(paths, notes, device, args.repeats, args.warmup)
+        times, cpu = interleaved_times(paths, notes, device, args.repeats, args.warmup)
         logger.info("batch %d timed (%s)", batch, machine_load())
         quality = bf16_quality(paths, notes)
         for (name, path), runs in times.items():
@@ -238,11 +252,13 @@ def main(argv: list[str] | None = None) -> int:
             same = ratio(times, (name, "reference"), runs)
             fp32 = ratio(times, ("float32", "reference"), runs)
             q = quality.get(name) if path == "fast" else None
+            cpu_fp32 = ratio(cpu, ("float32", "reference"), cpu[(name, path)])
             print(
                 f"{batch:>5} {name:>8} {path:>9} {seconds / batch:>8.4f}"
                 f" {batch * seconds_per_note / seconds:>9.1f} {flops['total'] / 1e9:>10.2f}"
                 f" {gflops:>8.0f} {gflops / ceilings[name]:>7.0%} {same:>16.2f} {fp32:>10.2f}"
-                f" {(f'{q:.2e}' if q is not None else '-'):>11}",
+                f" {(f'{q:.2e}' if q is not None else '-'):>11}"
+                f" {statistics.median(cpu[(name, path)]) / batch:>10.4f} {cpu_fp32:>16.2f}",
                 flush=True,
             )
         del paths

@@ -13,6 +13,11 @@ programs, pitches 24-96, 5 velocities, 4-s notes): speed does not depend on the 
     .venv/bin/python benchmarks/render.py                          # shipped model (or paper)
     .venv/bin/python benchmarks/render.py --preset small --dtype bfloat16
     .venv/bin/python benchmarks/render.py --model runs/gm/model.safetensors --repeats 3
+    .venv/bin/python benchmarks/render.py --midi src/sing/midi/pieces/haydn-op74no1.mid \
+        --dtypes float32 int8                 # a 36-s string quartet, one cold render each
+
+With several ``--dtypes`` the cold renders are interleaved (one of each per repeat), so their
+ratios come from the same conditions.
 """
 
 from __future__ import annotations
@@ -52,13 +57,20 @@ def gm_model(preset: str, path: Path) -> Path:
     return save_model(path, model, recipe={"stage": "untrained", "benchmark": "render"})
 
 
-def cold_render(model: Path, midi: Path, out: Path, dtype: str, batch_size: int) -> float:
-    """Wall seconds of ``python -m sing render`` in a fresh process."""
+def cold_render(model: Path, midi: Path, out: Path, dtype: str,
+                batch_size: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system, all threads) of ``python -m sing render`` in
+    a fresh process."""
+    import resource
+
     argv = [sys.executable, "-m", "sing", "-q", "render", str(midi), "--out", str(out),
             "--model", str(model), "--dtype", dtype, "--batch-size", str(batch_size)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def staged_render(model_path: Path, midi: Path, out: Path, dtype: str,
@@ -100,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", type=Path, help="a SING model file (default: shipped, else preset)")
     p.add_argument("--preset", default="paper", help="untrained model preset without a model")
-    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    p.add_argument("--dtypes", nargs="+", choices=("float32", "bfloat16", "int8"),
+                   default=["float32"], help="--dtype of each cold render")
+    p.add_argument("--midi", type=Path, default=None, help="a MIDI file instead of the canon")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--cycles", type=int, default=13, help="cycles of the canon (13: 2 min 12 s)")
     p.add_argument("--repeats", type=int, default=1, help="cold renders (median)")
@@ -114,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="sing-bench-render-") as tmp:
         tmp = Path(tmp)
-        midi = write_canon(tmp / "canon-long.mid", cycles=args.cycles)
+        midi = args.midi or write_canon(tmp / "canon-long.mid", cycles=args.cycles)
         score = read_midi(midi)
         if args.model is not None:
             model, what = args.model, str(args.model)
@@ -126,23 +140,30 @@ def main(argv: list[str] | None = None) -> int:
         now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         print(f"# sing render benchmark, {platform.machine()}, torch {torch.__version__}, "
               f"{torch.get_num_threads()} threads, {now}")
-        print(f"# model: {what} ({model.stat().st_size / 1e6:.0f} MB), dtype {args.dtype}, "
-              f"batch {args.batch_size}")
-        print(f"# piece: the canon, {args.cycles} cycles: {score.length:.1f} s, "
+        print(f"# model: {what} ({model.stat().st_size / 1e6:.0f} MB), dtypes "
+              f"{' '.join(args.dtypes)}, batch {args.batch_size}")
+        piece = midi.name if args.midi else f"the canon, {args.cycles} cycles"
+        print(f"# piece: {piece}: {score.length:.1f} s, "
               f"{len(score.notes)} notes, {score.tracks} tracks, programs {score.programs}")
         print(f"# machine at start: {machine_load()}")
-        walls = [cold_render(model, midi, tmp / "cold.wav", args.dtype, args.batch_size)
-                 for _ in range(args.repeats)]
+        walls: dict[str, list[tuple[float, float]]] = {d: [] for d in args.dtypes}
+        for _ in range(args.repeats):
+            for dtype in args.dtypes:
+                walls[dtype].append(cold_render(model, midi, tmp / "cold.wav", dtype,
+                                                args.batch_size))
         import soundfile as sf
 
         audio = sf.info(tmp / "cold.wav").duration
-        wall = statistics.median(walls)
-        print(f"cold `sing render` (fresh process, everything included): {wall:.2f} s "
-              f"(runs: {', '.join(f'{w:.2f}' for w in walls)}) for {audio:.1f} s of audio "
-              f"= {audio / wall:.1f}x real time")
-        stages = staged_render(model, midi, tmp / "warm.wav", args.dtype, args.batch_size)
+        for dtype, runs in walls.items():
+            wall = statistics.median(w for w, _ in runs)
+            cpu = statistics.median(c for _, c in runs)
+            print(f"cold `sing render --dtype {dtype}` (fresh process, everything included): "
+                  f"{wall:.2f} s (runs: {', '.join(f'{w:.2f}' for w, _ in runs)}) for "
+                  f"{audio:.1f} s of audio = {audio / wall:.1f}x real time; CPU {cpu:.2f} s = "
+                  f"{audio / cpu:.1f}x real time per CPU-second")
+        stages = staged_render(model, midi, tmp / "warm.wav", args.dtypes[-1], args.batch_size)
         total = sum(stages.values())
-        print(f"in-process stages (torch already imported): {total:.2f} s "
+        print(f"in-process stages, {args.dtypes[-1]} (torch already imported): {total:.2f} s "
               f"= {audio / total:.1f}x real time")
         for name, seconds in stages.items():
             print(f"  {name:<24} {seconds:7.3f} s")

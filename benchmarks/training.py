@@ -12,6 +12,12 @@ convolutions, the LSTM and the linear layers (2 FLOPs per multiply-add; backward
 forward), not the STFT or element-wise work. The GEMM ceiling is a large matrix product timed
 in the same run, in the same dtype. Data loading reads the same notes through the trainer's
 DataLoader; it must be far faster than the slowest consumer.
+
+``--compile`` also times each stage with its modules under ``torch.compile`` (inductor; the
+LSTM stays eager: dynamo does not trace RNN modules), in the same run right after the eager
+row: the first step's extra seconds (compiling), the steady rate, the ratio to eager and the
+steps a run needs before the compiling pays for itself. ``notes/CPU-s`` divides by the
+process's CPU time (all threads), which is what a shared machine has to give.
 """
 
 from __future__ import annotations
@@ -91,8 +97,10 @@ def real_batch(data: Path, batch_size: int) -> dict[str, torch.Tensor]:
 
 
 def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: torch.device,
-               bf16: bool, steps: int) -> float:
-    """Seconds per training step (one batch) of ``stage``, after one warm-up step."""
+               bf16: bool, steps: int, compile: bool = False) -> tuple[float, float, float]:
+    """(wall seconds per training step (one batch) of ``stage`` after one warm-up step, CPU
+    seconds per step, wall seconds of the warm-up step) ; ``compile``: the stage's modules
+    under ``torch.compile``."""
     config = SingConfig.preset(preset, num_instruments=3)
     torch.manual_seed(0)
     wav = batch["wav"].to(device)
@@ -105,6 +113,11 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
         model = SING(config).to(device)
     module = model.generator if stage == "seq" else model
     opt = torch.optim.Adam(module.parameters(), lr=3e-4)
+    if compile:
+        if stage == "seq":
+            model.generator = torch.compile(model.generator)
+        else:
+            model = torch.compile(model)
     if stage == "seq":
         with torch.no_grad():
             frames = Autoencoder(config).to(device).encode(wav)
@@ -130,13 +143,15 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
         loss.backward()
         opt.step()
 
+    t = time.perf_counter()
     step()
     _sync(device)
-    t = time.perf_counter()
+    first = time.perf_counter() - t
+    t, cpu = time.perf_counter(), time.process_time()
     for _ in range(steps):
         step()
     _sync(device)
-    return (time.perf_counter() - t) / steps
+    return ((time.perf_counter() - t) / steps, (time.process_time() - cpu) / steps, first)
 
 
 def loading_rate(data: Path, batch_size: int, batches: int = 20) -> float:
@@ -164,7 +179,12 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=3, help="timed steps per stage")
     parser.add_argument("--data", type=Path, help="data set (default: build a small GM one)")
     parser.add_argument("--devices", default=None, help="cpu and/or cuda (default: both if any)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time each stage under torch.compile (inductor)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     devices = (args.devices or ("cpu,cuda" if torch.cuda.is_available() else "cpu")).split(",")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,20 +211,35 @@ def main() -> int:
                 print(f"\n{dev} {'bf16 autocast' if bf16 else 'float32'}: GEMM ceiling "
                       f"{ceiling / 1e9:.0f} GFLOP/s (4096^3 {str(dtype)[6:]} matmul, "
                       "best of torch and oneDNN)")
-                print(f"{'preset':<7} {'stage':<5} {'notes/s':>9} {'s/step':>8} "
-                      f"{'GFLOP/note':>11} {'GFLOP/s':>8} {'of GEMM':>8}")
+                print(f"{'preset':<7} {'stage':<5} {'mode':<8} {'notes/s':>9} {'notes/CPU-s':>11} "
+                      f"{'s/step':>8} {'GFLOP/note':>11} {'GFLOP/s':>8} {'of GEMM':>8} "
+                      f"{'1st step s':>10} {'x eager':>8} {'pays after':>10}")
+                modes = (False, True) if args.compile else (False,)
                 for preset in args.presets.split(","):
                     config = SingConfig.preset(preset, num_instruments=3)
                     for stage in args.stages.split(","):
-                        sec = time_stage(preset, stage, batch, device, bf16, args.steps)
-                        rate = args.batch_size / sec
-                        fastest_stage = max(fastest_stage, rate)
-                        flops = 3 * forward_flops(config, stage)
-                        achieved = flops * rate
-                        print(f"{preset:<7} {stage:<5} {rate:>9.2f} {sec:>8.3f} "
-                              f"{flops / 1e9:>11.2f} {achieved / 1e9:>8.1f} "
-                              f"{achieved / ceiling:>8.1%}")
-                        sys.stdout.flush()
+                        eager = None
+                        for compiled in modes:
+                            sec, cpu, first = time_stage(preset, stage, batch, device, bf16,
+                                                         args.steps, compile=compiled)
+                            rate = args.batch_size / sec
+                            fastest_stage = max(fastest_stage, rate)
+                            flops = 3 * forward_flops(config, stage)
+                            achieved = flops * rate
+                            speedup = pays = ""
+                            if eager is None:
+                                eager = sec
+                            else:
+                                speedup = f"{eager / sec:.2f}"
+                                saved = eager - sec
+                                pays = f"{(first - sec) / saved:.0f} steps" if saved > 0 \
+                                    else "never"
+                            print(f"{preset:<7} {stage:<5} {'compile' if compiled else 'eager':<8}"
+                                  f" {rate:>9.2f} {args.batch_size / cpu:>11.2f} {sec:>8.3f} "
+                                  f"{flops / 1e9:>11.2f} {achieved / 1e9:>8.1f} "
+                                  f"{achieved / ceiling:>8.1%} {first:>10.1f} {speedup:>8} "
+                                  f"{pays:>10}")
+                            sys.stdout.flush()
         print(f"\ndata loading / fastest training stage: {load / fastest_stage:.0f}x "
               f"({'not' if load > 2 * fastest_stage else 'MAY BE'} the bottleneck)")
         print(f"(seq: {math.ceil(265 / 32)} optimizer steps per batch; frames read from a "

@@ -61,7 +61,7 @@ def load_model(
     from sing import checks
     from sing.utils.device import resolve_device
 
-    dtype = checks.compute_dtype(dtype)
+    dtype = checks.model_dtype(dtype)
     device = resolve_device(device)  # one line for a GPU this machine lacks
     model, info = _load_model(resolve_model_path(path), device=device, kind="sing")
     model.to(dtype)

@@ -17,8 +17,12 @@ from sing.errors import SingError
 
 #: Output sample rates (Hz) ``sing render --sample-rate`` and ``render_midi`` accept.
 SAMPLE_RATES = (1000, 384_000)
-#: Compute dtypes of generation.
-DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+#: Compute dtypes of generation (int8: the CPU fast path's quantised GEMMs and LSTM).
+DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.int8)
+#: The ones ``--dtype`` offers (``sing generate``, ``sing render``, ``sing export``).
+CLI_DTYPES = ("float32", "bfloat16", "int8")
+#: The dtypes a model's weights can be cast to (``load_model``).
+MODEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 
 
 def whole_number(value: Any, what: str, low: int, high: int) -> int:
@@ -44,11 +48,21 @@ def sample_rate(value: Any) -> int | None:
 
 
 def compute_dtype(value: Any) -> torch.dtype:
-    """A generation dtype: float32, bfloat16 or float16 (a torch.dtype or its name)."""
+    """A generation dtype: float32, bfloat16, float16 or int8 (a torch.dtype or its name)."""
     if isinstance(value, str):
-        value = getattr(torch, value, None)
+        value = getattr(torch, value, value)
     if value not in DTYPES:
-        raise SingError(f"dtype must be float32, bfloat16 or float16, not {value!r:.40}")
+        raise SingError(f"dtype must be float32, bfloat16, float16 or int8, not {value!r:.40}")
+    return value
+
+
+def model_dtype(value: Any) -> torch.dtype:
+    """A dtype for a model's weights: float32, bfloat16 or float16 (int8 is a generation
+    dtype: quantised from the float weights when the fast path is built)."""
+    value = compute_dtype(value)
+    if value not in MODEL_DTYPES:
+        raise SingError("a model's weights load as float32, bfloat16 or float16; int8 is a "
+                        "generation dtype (generate(..., dtype=torch.int8))")
     return value
 
 

@@ -116,8 +116,9 @@ def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int,
 
     * not the CPU: ``"reference"`` (the model's ``forward``, cuDNN / cuBLAS);
     * the CPU with native bfloat16 (AVX-512 BF16 / AMX), a dtype below float32 (the CPU's
-      reference path computes float32: oneDNN has no bf16 LSTM on every CPU), or a caller that
-      decodes only parts of its notes (``masked``: ``sing render``): ``"fast"``;
+      reference path computes float32: oneDNN has no bf16 LSTM on every CPU; int8 exists only
+      on the fast path), or a caller that decodes only parts of its notes (``masked``:
+      ``sing render``): ``"fast"``;
     * any other CPU (e.g. AVX2 only, where the fast path can lose to the plain forward at
       small batches): measured, once per model, dtype and batch size class, by timing both
       on a probe batch (:func:`measured_backend`).
@@ -199,6 +200,20 @@ def fast_copy(model: SING, dtype: torch.dtype = torch.float32):
         return entry[1]
 
 
+def _check_int8(device: torch.device, backend: str) -> None:
+    """int8 generation is the CPU fast path's: refuse anything else in one line."""
+    from sing.models.int8 import int8_available
+
+    if device.type != "cpu":
+        raise SingError(f"int8 generation runs on the CPU only, not on {device} (use float32 "
+                        "or bfloat16 there)")
+    if backend == "reference":
+        raise SingError("int8 generation runs on the fast path only (backend 'auto' or 'fast')")
+    if not int8_available():
+        raise SingError("this torch build has no int8 CPU kernels (fbgemm / x86 quantized "
+                        "engine): use float32 or bfloat16")
+
+
 def generate(
     model: SING,
     notes: Sequence[Note],
@@ -218,7 +233,10 @@ def generate(
         device: where to run (the model is moved there); default the model's device.
         dtype: compute dtype: the fast path's GEMMs from the float32 weights; the reference
             path autocasts to it on a GPU when it is lower than the model's float32 (on the CPU
-            it computes in the model's own dtype).
+            it computes in the model's own dtype). ``torch.int8`` (CPU only, fast path only):
+            int8 weights and dynamically quantised activations (:mod:`sing.models.int8`); a
+            note's samples then depend slightly on the notes batched with it (one activation
+            scale per matrix product).
         backend: ``"auto"`` (:func:`choose_backend`), ``"fast"`` or ``"reference"``.
         progress: called with the number of notes done after each chunk.
         ranges: per note, the sample ranges ``[a, b)`` of the note that will be used; the fast
@@ -237,8 +255,11 @@ def generate(
         raise SingError("no notes to synthesize")
     if ranges is not None and len(ranges) != len(notes):
         raise SingError(f"ranges gives {len(ranges)} notes' ranges for {len(notes)} notes")
+    target = torch.device(device) if device is not None else next(model.parameters()).device
+    if dtype == torch.int8:
+        _check_int8(target, backend)  # before the model moves anywhere
     if device is not None:
-        model.to(torch.device(device))
+        model.to(target)
     device = next(model.parameters()).device
     if backend == "auto":
         backend = choose_backend(device, dtype, min(batch_size, len(notes)), model,

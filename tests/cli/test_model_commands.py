@@ -70,6 +70,20 @@ def test_generate_bfloat16(tiny_model_file: Path, tmp_path: Path):
     assert np.max(np.abs(low - ref)) < 0.05 * np.max(np.abs(ref))
 
 
+def test_generate_int8(tiny_model_file: Path, tmp_path: Path):
+    out = tmp_path / "int8"
+    argv = ["generate", "--model", str(tiny_model_file), "--out", str(out), "--dtype", "int8",
+            "guitar_acoustic_009-069-100"]
+    assert main(argv) == 0
+    low, _ = sf.read(str(out / "guitar_acoustic_009-069-100.wav"), dtype="float32")
+    model = api.load_model(tiny_model_file)
+    ref = api.synthesize(model, "guitar_acoustic_009", 69, 100).numpy()
+    int8 = api.synthesize_batch(model, [("guitar_acoustic_009", 69, 100)], dtype=torch.int8)[0]
+    int8 = int8.numpy()
+    assert np.max(np.abs(low - int8)) <= 1 / 32768 + 1e-7  # the file is the API's int8 note
+    assert 0 < np.max(np.abs(low - ref)) < 0.05 * np.max(np.abs(ref))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -83,6 +97,8 @@ def test_generate_bfloat16(tiny_model_file: Path, tmp_path: Path):
         ([], "no notes given"),
         (["--list", "/nonexistent/notes.txt"], "/nonexistent/notes.txt: no such file"),
         (["--device", "cuda:7", "guitar_acoustic_009-060-100"], "no CUDA GPU"),
+        (["--dtype", "float16", "guitar_acoustic_009-060-100"],
+         "--dtype must be float32, bfloat16, int8, not 'float16'"),
     ],
 )
 def test_generate_errors(tiny_model_file: Path, tmp_path: Path, capsys, args, message):

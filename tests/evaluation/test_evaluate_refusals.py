@@ -160,3 +160,21 @@ def test_out_under_a_file_is_refused_before_any_work(model_file, gm_dataset, tmp
     needed = out.parent if command == "evaluate" else out
     assert _one_line(capsys) == (
         f"sing: error: {blocker}: is a file, not a folder (needed for {needed})")
+
+
+def test_evaluate_through_the_generation_path(model_file, gm_dataset, tmp_path):
+    """``--dtype`` scores the notes `sing generate` would write: float32 gives the model's own
+    forward's metrics, int8 its own (recorded in the results)."""
+    scores = {}
+    for dtype in (None, "float32", "int8"):
+        out = tmp_path / f"{dtype}.json"
+        extra = () if dtype is None else ("--dtype", dtype)
+        assert _evaluate(model_file, gm_dataset, "--limit", "3", "--pitch-estimator", "yin",
+                         "--out", str(out), *extra) == 0
+        results = json.loads(out.read_text())
+        assert results["meta"].get("generation dtype") == dtype
+        scores[dtype] = [n["spectral_l1"] for n in results["notes"] if n["system"] == "sing"]
+    assert len(scores[None]) == 3
+    assert scores["float32"] == pytest.approx(scores[None], rel=1e-4)
+    assert scores["int8"] == pytest.approx(scores[None], rel=0.05)
+    assert scores["int8"] != scores[None]

@@ -58,7 +58,7 @@ def gm_model(tmp_path_factory):
     (lambda m: sing.api.synthesize_batch(m, "piano-060-100"), "notes must be a list"),
     (lambda m: sing.api.synthesize_batch(m, ["keyboard_acoustic_000-060-100"], batch_size=0),
      "batch_size must be an integer"),
-    (lambda m: sing.api.synthesize_batch(m, ["keyboard_acoustic_000-060-100"], dtype="int8"),
+    (lambda m: sing.api.synthesize_batch(m, ["keyboard_acoustic_000-060-100"], dtype="int4"),
      "dtype must be float32"),
     (lambda m: sing.api.synthesize(m, {"keyboard_acoustic_000": 1e308,
                                        "string_acoustic_040": 1e308}, 60, 100), "blend"),
@@ -92,5 +92,5 @@ def test_load_model_on_a_missing_gpu_is_one_line(tmp_path):
     path = save_tiny(tmp_path / "m.safetensors", gm_vocabulary())
     with pytest.raises(SingError, match="no CUDA GPU"):
         sing.api.load_model(path, device="cuda")
-    with pytest.raises(SingError, match="dtype must be"):
+    with pytest.raises(SingError, match="int8 is a generation dtype"):
         sing.api.load_model(path, dtype=torch.int8)

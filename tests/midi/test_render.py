@@ -58,6 +58,18 @@ def test_render_cli(song: Path, gm_model_file: Path, tmp_path: Path, caplog):
     assert np.abs(mix.numpy() * 32767 - wav).max() <= 1.0
 
 
+
+def test_render_int8(song: Path, gm_model_file: Path, tmp_path: Path):
+    """``--dtype int8`` renders through the same path: the int8 mix is near the float32 one."""
+    out = tmp_path / "int8.wav"
+    argv = ["render", str(song), "--out", str(out), "--model", str(gm_model_file)]
+    assert main([*argv, "--dtype", "int8"]) == 0
+    wav, _ = _read(out)
+    mix = sing.api.render_midi(sing.api.load_model(gm_model_file), song).numpy() * 32767
+    assert wav.shape == mix.shape
+    error = np.sqrt(np.mean((wav - mix) ** 2) / np.mean(mix**2))
+    assert 0 < error < 0.1, error
+
 def test_each_distinct_note_is_generated_once(song: Path, gm_model_file: Path):
     model = sing.api.load_model(gm_model_file)
     score = read_midi(song)

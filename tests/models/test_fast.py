@@ -190,7 +190,7 @@ def test_flops_count_skips_cut_positions() -> None:
 
 def test_rejects_unsupported_dtype() -> None:
     with pytest.raises(ValueError, match="unsupported dtype"):
-        FastSING(make_model("tiny"), dtype=torch.int8)
+        FastSING(make_model("tiny"), dtype=torch.float64)
 
 
 def test_synthesize_batch_fast_and_reference_backends_agree() -> None:

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from sing.cli.options import add_device_option
+from sing.cli.options import add_device_option, add_dtype_option
 from sing.cli.validate import BATCH_SIZE, COUNT, integer
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=COUNT, default=None, help="evaluate a random subset of N notes")
     p.add_argument("--no-resample", action="store_true", help="skip the resample reference")
     p.add_argument("--batch-size", type=BATCH_SIZE, default=8)
+    add_dtype_option(p, default=None, default_help="the model's own forward, float32")
     add_device_option(p)
     p.add_argument("--allow-other-data", action="store_true", help=ALLOW_HELP)
     add_pitch_options(p)
@@ -118,7 +119,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     evaluation = evaluate_model(
         model, dataset, reference, device=device, batch_size=args.batch_size,
         limit=args.limit, pitch_estimator=args.pitch_estimator, crepe_model=args.crepe_model,
+        dtype=args.dtype,
     )
+    if args.dtype is not None:
+        evaluation.results["meta"]["generation dtype"] = str(args.dtype).removeprefix("torch.")
     evaluation.results["meta"].update(
         {"model": str(args.model), "data": str(args.data), "split": args.split,
          "pitch estimator": args.pitch_estimator, "CREPE model": args.crepe_model or _crepe()}

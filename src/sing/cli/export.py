@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from sing.cli.options import add_dtype_option
 from sing.cli.validate import BATCH_SIZE, integer, real
 
 logger = logging.getLogger(__name__)
@@ -48,16 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Ogg Vorbis quality of sf3 samples, 0-1 (default 0.6)")
     e.add_argument("--batch-size", type=BATCH_SIZE, default=64, help="notes per forward pass")
     e.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
-    e.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
-                   help="compute dtype of the fast path's matrix products (CPU)")
+    add_dtype_option(e)
     e.set_defaults(func=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     """``sing export --out bank.sf2 [--model M] [--instruments ...] ...``."""
     import os
-
-    import torch
 
     from sing import api
     from sing.errors import SingError
@@ -80,7 +78,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                      velocities=args.velocities)
     with progress_bar(total=plan.num_samples, unit="note", desc="export", disable=None) as bar:
         export_bank(model, args.out, fmt=fmt, plan=plan, batch_size=args.batch_size,
-                    dtype=getattr(torch, args.dtype), quality=args.quality,
+                    dtype=args.dtype, quality=args.quality,
                     progress=bar.update)
     size = sum(f.stat().st_size for f in args.out.rglob("*")) if args.out.is_dir() else \
         os.path.getsize(args.out)

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from sing.cli.options import add_device_option
+from sing.cli.options import add_device_option, add_dtype_option
 from sing.cli.validate import BATCH_SIZE, MIDI
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--out", type=Path, default=Path("generated"), help="output folder")
     g.add_argument("--batch-size", type=BATCH_SIZE, default=64, help="notes per forward pass")
     add_device_option(g)
-    g.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    add_dtype_option(g)
     g.set_defaults(func=cmd_generate)
 
 
@@ -205,7 +205,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     model_path = resolve_model_path(args.model)
     device = resolve_device(args.device)
-    dtype = torch.bfloat16 if args.dtype == "bfloat16" else torch.float32
+    dtype = args.dtype
     model = api.load_model(model_path, device=device)
     notes = [api.resolve_note(model.vocabulary, s) for s in specs] + resolve_entries(
         listed, lambda name: api.resolve_note(model.vocabulary, name))

@@ -3,7 +3,9 @@
 * :func:`add_options` declares one option per :func:`~sing.utils.options.option` field;
 * :func:`config_from_args` builds the dataclass from the parsed arguments;
 * :func:`command_args` writes the options that reproduce a config (``GmRecipe.command``);
-* :func:`add_device_option` is the one ``--device`` declaration of every command.
+* :func:`add_device_option` is the one ``--device`` declaration of every command;
+* :func:`add_dtype_option` is the one ``--dtype`` declaration (parsed by
+  :func:`sing.checks.compute_dtype`).
 """
 
 from __future__ import annotations
@@ -107,3 +109,23 @@ def add_device_option(parser: argparse.ArgumentParser, default: str = "cpu") -> 
     """The ``--device`` option (``sing.utils.device.resolve_device`` reads it)."""
     parser.add_argument("--device", default=default,
                         help=f"torch device: auto, cpu, cuda, cuda:1, ... (default {default})")
+
+
+def add_dtype_option(parser: argparse.ArgumentParser, default: str | None = "float32",
+                     default_help: str = "float32") -> None:
+    """The ``--dtype`` option of the commands that generate notes; ``args.dtype`` is a
+    ``torch.dtype`` (:func:`sing.checks.compute_dtype`), or ``default`` when that is None."""
+    from sing import checks
+    from sing.errors import SingError
+
+    def dtype(text: str) -> Any:
+        if text not in checks.CLI_DTYPES:
+            raise SingError(f"--dtype must be {', '.join(checks.CLI_DTYPES)}, not {text!r:.40}")
+        return checks.compute_dtype(text)
+
+    parser.add_argument(
+        "--dtype", type=_checked(dtype),
+        default=None if default is None else checks.compute_dtype(default),
+        metavar="{" + ",".join(checks.CLI_DTYPES) + "}",
+        help="compute dtype of generation: float32, bfloat16 (fast on CPUs with AVX-512 BF16 "
+        f"/ AMX), int8 (the CPU's quantised fast path) (default {default_help})")

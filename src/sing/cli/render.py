@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from sing.cli.options import add_device_option
+from sing.cli.options import add_device_option, add_dtype_option
 from sing.cli.validate import BATCH_SIZE, integer
 
 logger = logging.getLogger(__name__)
@@ -43,8 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--batch-size", type=BATCH_SIZE, default=64, help="notes per forward pass")
     add_device_option(r)
-    r.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
-                   help="compute dtype of the fast path's matrix products (CPU)")
+    add_dtype_option(r)
     r.set_defaults(func=cmd_render)
 
 
@@ -58,7 +57,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     from sing.utils.interrupt import interrupt_on_sigterm
 
     interrupt_on_sigterm()
-    import torch
     from tqdm import tqdm
 
     from sing.midi.programs import parse_program_map
@@ -79,6 +77,6 @@ def cmd_render(args: argparse.Namespace) -> int:
 
         render_file(model_path, args.midi, out, sample_rate=args.sample_rate,
                     program_map=program_map, instrument=args.instrument, device=device,
-                    batch_size=args.batch_size, dtype=getattr(torch, args.dtype),
+                    batch_size=args.batch_size, dtype=args.dtype,
                     progress=progress)
     return 0

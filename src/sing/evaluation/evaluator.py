@@ -86,6 +86,7 @@ def evaluate_model(
     system: str | None = None,
     pitch_estimator: str = "yin",
     crepe_model: str | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Evaluation:
     """Evaluate ``model`` on every note of ``dataset`` (an ``NSynthDataset`` split).
 
@@ -94,12 +95,18 @@ def evaluate_model(
     ``keep_audio`` names notes whose generated audio is returned (for the report).
     ``pitch_estimator``: ``yin``, ``crepe`` or ``both`` (:mod:`sing.evaluation.pitch`);
     ``crepe_model``: CREPE's network, ``tiny`` or ``full`` (None: ``pitch.CREPE_MODEL``).
+    ``dtype``: None runs the model's own forward; a dtype (e.g. ``torch.int8``) generates the
+    notes through :func:`sing.generation.generate` in it, as ``sing generate`` does.
     """
     from sing.utils.progress import progress_bar
 
     device = torch.device(device)
     model = model.to(device).eval()
     system = system or ("autoencoder" if is_autoencoder(model) else "sing")
+    if dtype is not None and system == "autoencoder":
+        from sing.errors import SingError
+
+        raise SingError("a generation dtype is for SING models, not an autoencoder")
     vocab = dataset.vocabulary
     sample_rate = vocab.sample_rate
     estimators = parse_estimators(pitch_estimator)
@@ -131,6 +138,12 @@ def evaluate_model(
         velocity = velocity_map[[it["velocity"] for it in items]]
         if system == "autoencoder":
             estimate = model(target.to(device))
+        elif dtype is not None:
+            from sing.generation import Note, generate
+
+            notes = [Note("", int(i), int(p), int(v))
+                     for i, p, v in zip(instrument, pitch, velocity, strict=True)]
+            estimate = generate(model, notes, batch_size=batch_size, dtype=dtype)
         else:
             estimate = model(instrument.to(device), pitch.to(device), velocity.to(device))
         estimate = estimate.float().cpu()[..., : target.shape[-1]]

@@ -20,12 +20,9 @@ newer file gives one :class:`~sing.errors.SingError` line naming the file.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import struct
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +34,7 @@ from sing.data.vocabulary import Vocabulary
 from sing.errors import SingError, describe_os_error
 from sing.models.autoencoder import Autoencoder
 from sing.models.config import SingConfig
+from sing.models.noinit import skip_random_init
 from sing.models.sing import SING
 from sing.models.validation import (
     FORMAT,
@@ -70,63 +68,6 @@ class ModelInfo:
     num_parameters: int = 0
     size_bytes: int = 0
     dtype: str = "F32"
-
-
-#: The ``torch.nn.init`` functions that the modules of our models call when constructed.
-_INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
-                   "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-                   "orthogonal_")
-_INIT_LOCK = threading.Lock()
-#: Threads now inside :func:`skip_random_init` (``active``) and the patched functions' count.
-_SKIPPING = threading.local()
-_INIT_STATE: dict[str, Any] = {"users": 0, "saved": {}}
-
-
-def _skippable(original: Any) -> Any:
-    """``original`` (a ``torch.nn.init`` function), doing nothing in a skipping thread."""
-
-    def init_function(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-        if getattr(_SKIPPING, "active", False):
-            return tensor
-        return original(tensor, *args, **kwargs)
-
-    init_function.__wrapped__ = original  # type: ignore[attr-defined]
-    return init_function
-
-
-@contextlib.contextmanager
-def skip_random_init() -> Iterator[None]:
-    """Modules constructed inside, by this thread, are left uninitialised (``torch.nn.init``'s
-    functions do nothing): for a model whose every parameter and persistent buffer is loaded
-    from a file right after. Non-persistent buffers (the decoder's window) are still computed.
-    It saves the random initialisation: 0.55 s of the paper preset's construction on 2 CPU
-    cores.
-
-    ``torch.nn.init``'s functions are replaced while any thread is inside (the first to enter
-    patches, the last to leave restores them); the replacements skip only in the threads that
-    are inside, so a model constructed meanwhile by another thread is initialised as usual.
-    """
-    from torch.nn import init
-
-    with _INIT_LOCK:
-        if _INIT_STATE["users"] == 0:
-            saved = {name: getattr(init, name) for name in _INIT_FUNCTIONS if hasattr(init, name)}
-            for name, function in saved.items():
-                setattr(init, name, _skippable(function))
-            _INIT_STATE["saved"] = saved
-        _INIT_STATE["users"] += 1
-    outer = getattr(_SKIPPING, "active", False)
-    _SKIPPING.active = True
-    try:
-        yield
-    finally:
-        _SKIPPING.active = outer
-        with _INIT_LOCK:
-            _INIT_STATE["users"] -= 1
-            if _INIT_STATE["users"] == 0:
-                for name, function in _INIT_STATE["saved"].items():
-                    setattr(init, name, function)
-                _INIT_STATE["saved"] = {}
 
 
 def num_parameters(model: nn.Module) -> int:

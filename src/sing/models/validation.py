@@ -202,8 +202,11 @@ def _first_seconds(*values: Any) -> float | None:
 
 
 def expected_tensors(model_class: type[nn.Module], config: SingConfig) -> dict[str, torch.Tensor]:
-    """The state dict a model of ``config`` has, on the ``meta`` device (nothing allocated)."""
-    with torch.device("meta"):
+    """The state dict a model of ``config`` has, on the ``meta`` device (nothing allocated,
+    nothing initialised: :func:`sing.models.noinit.skip_random_init`)."""
+    from sing.models.noinit import skip_random_init
+
+    with torch.device("meta"), skip_random_init():
         return dict(model_class(config).state_dict())
 
 

@@ -15,8 +15,11 @@ from torch import nn
 
 
 def squared_hann(length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Periodic Hann window squared: Tensor[length] = sin(pi * n / length)**4."""
-    return torch.hann_window(length, periodic=True, dtype=torch.float64).pow(2).to(dtype)
+    """Periodic Hann window squared: Tensor[length] = sin(pi * n / length)**4 (on the CPU, even
+    inside ``with torch.device("meta")``: there torch would decompose it, importing
+    ``torch._dynamo``, ~1.5 CPU-s of a cold start)."""
+    window = torch.hann_window(length, periodic=True, dtype=torch.float64, device="cpu")
+    return window.pow(2).to(dtype)
 
 
 class _SquaredHannWindowed:
