@@ -278,3 +278,4 @@ def test_gm_continue_compares_exports_and_installs_only_a_better_model(
     assert main(["info", str(cont / EXPORT_FILE)]) == 0
     printed = capsys.readouterr().out
     assert printed.count("then: sing train") == 2
+    assert str(tmp_path) not in json.dumps(info.recipe)  # no folder of this machine

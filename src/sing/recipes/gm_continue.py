@@ -155,7 +155,9 @@ def continue_gm_model(model_file: str | Path, data: str | Path, out: str | Path,
     meta["continued"] = [{k: r[k] for k in ("command", "cpu_s", "train_s")} for r in runs]
     meta["heldout"] = {k: new_heldout[k] for k in ("notes", "weights", "overall",
                                                    "relative_pitch_accuracy")}
-    meta = portable_paths(meta, out)
+    for folder in sorted({out, data.parent, *(run.parent for run in chain)},
+                         key=lambda f: len(str(f.resolve())), reverse=True):
+        meta = portable_paths(meta, folder)  # no folder of this machine in the shipped file
     vocabulary = info.vocabulary
     if "hold" in base:
         vocabulary = replace(vocabulary, hold=base["hold"],
