@@ -9,20 +9,32 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from sing.errors import SingError
 
+if TYPE_CHECKING:  # imported where a dtype is made: the NumPy generation path needs no torch
+    import torch
+
 #: Output sample rates (Hz) ``sing render --sample-rate`` and ``render_midi`` accept.
 SAMPLE_RATES = (1000, 384_000)
-#: Compute dtypes of generation (int8: the CPU fast path's quantised GEMMs and LSTM).
-DTYPES = (torch.float32, torch.bfloat16, torch.float16, torch.int8)
+#: Compute dtypes of generation, by name (int8: the CPU fast path's quantised GEMMs and LSTM);
+#: ``DTYPES`` are the torch dtypes.
+DTYPE_NAMES = ("float32", "bfloat16", "float16", "int8")
 #: The ones ``--dtype`` offers (``sing generate``, ``sing render``, ``sing export``).
 CLI_DTYPES = ("float32", "bfloat16", "int8")
-#: The dtypes a model's weights can be cast to (``load_model``).
-MODEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
+#: The dtypes a model's weights can be cast to (``load_model``), by name; ``MODEL_DTYPES``
+#: are the torch dtypes.
+MODEL_DTYPE_NAMES = ("float32", "bfloat16", "float16")
+
+
+def __getattr__(name: str) -> Any:  # DTYPES / MODEL_DTYPES: torch dtypes, torch imported then
+    if name in ("DTYPES", "MODEL_DTYPES"):
+        import torch
+
+        names = DTYPE_NAMES if name == "DTYPES" else MODEL_DTYPE_NAMES
+        return tuple(getattr(torch, n) for n in names)
+    raise AttributeError(f"module 'sing.checks' has no attribute {name!r}")
 
 
 def whole_number(value: Any, what: str, low: int, high: int) -> int:
@@ -49,9 +61,11 @@ def sample_rate(value: Any) -> int | None:
 
 def compute_dtype(value: Any) -> torch.dtype:
     """A generation dtype: float32, bfloat16, float16 or int8 (a torch.dtype or its name)."""
-    if isinstance(value, str):
-        value = getattr(torch, value, value)
-    if value not in DTYPES:
+    import torch
+
+    if isinstance(value, str) and value in DTYPE_NAMES:
+        value = getattr(torch, value)
+    if not isinstance(value, torch.dtype) or str(value).removeprefix("torch.") not in DTYPE_NAMES:
         raise SingError(f"dtype must be float32, bfloat16, float16 or int8, not {value!r:.40}")
     return value
 
@@ -60,7 +74,7 @@ def model_dtype(value: Any) -> torch.dtype:
     """A dtype for a model's weights: float32, bfloat16 or float16 (int8 is a generation
     dtype: quantised from the float weights when the fast path is built)."""
     value = compute_dtype(value)
-    if value not in MODEL_DTYPES:
+    if str(value).removeprefix("torch.") not in MODEL_DTYPE_NAMES:
         raise SingError("a model's weights load as float32, bfloat16 or float16; int8 is a "
                         "generation dtype (generate(..., dtype=torch.int8))")
     return value

@@ -14,7 +14,9 @@ SoundFont export and the web app all call :func:`generate`::
    (:class:`sing.models.fast.FastSING`: the same weights as GEMMs, the CPU's fast path) or
    ``"reference"`` (the model's own ``forward``), by what the CPU has and, where that does not
    settle it, by timing both once (:func:`measured_backend`). ``backend="auto"`` asks it; the
-   choice is logged at debug level (``sing -v``).
+   choice is logged at debug level (``sing -v``). A :class:`sing.models.numpy_sing.NumpySING`
+   (loaded without torch: ``sing render`` in float32 on the CPU) runs ``"numpy"``, its only
+   network; ``backend="numpy"`` runs a torch model's NumPy copy.
 3. :func:`generate` runs it in chunks of ``batch_size`` without gradients; a blend's
    instrument embedding is the weighted mean of its rows. ``ranges`` lets a caller that uses
    only parts of each note (``sing render``) skip the decoder elsewhere on the fast path.
@@ -27,14 +29,19 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from sing.data.vocabulary import Vocabulary, note_name, parse_note_name
 from sing.errors import SingError
 from sing.models.blend import InstrumentSpec, Weights, blend_embeddings, blend_label
 from sing.models.blend import resolve_instrument as _resolve_instrument
-from sing.models.sing import SING
+
+if TYPE_CHECKING:  # torch is imported when a torch model generates: a NumpySING never needs it
+    import numpy as np
+    import torch
+
+    from sing.models.numpy_sing import NumpySING
+    from sing.models.sing import SING
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +50,7 @@ logger = logging.getLogger(__name__)
 NoteSpec = str | tuple[InstrumentSpec, int, int]
 
 #: The networks :func:`generate` can run.
-BACKENDS = ("auto", "fast", "reference")
+BACKENDS = ("auto", "fast", "reference", "numpy")
 
 #: ``progress(notes just generated)``, called after each chunk.
 Progress = Callable[[int], None]
@@ -101,13 +108,24 @@ def resolve_notes(vocabulary: Vocabulary, notes: Iterable[NoteSpec]) -> list[Not
     return resolved
 
 
-def instrument_embeddings(model: SING, notes: Sequence[Note]) -> torch.Tensor | None:
+def instrument_embeddings(model: SING | NumpySING, notes: Sequence[Note]
+                          ) -> torch.Tensor | np.ndarray | None:
     """The instrument embeddings of ``notes`` (Tensor[B, instrument_dim], float32 on the
-    CPU) when any of them is a blend, else None (plain indices are enough)."""
+    CPU; an ndarray for a NumpySING) when any of them is a blend, else None (plain indices
+    are enough)."""
     if not any(n.blend for n in notes):
         return None
-    table = model.generator.instrument_embedding.weight.detach().float().cpu()
+    if _is_numpy_model(model):
+        table = model.instrument_table
+    else:
+        table = model.generator.instrument_embedding.weight.detach().float().cpu()
     return blend_embeddings(table, [n.weights for n in notes])
+
+
+def _is_numpy_model(model: Any) -> bool:
+    from sing.models.numpy_sing import NumpySING
+
+    return isinstance(model, NumpySING)
 
 
 def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int,
@@ -123,6 +141,8 @@ def choose_backend(device: torch.device, dtype: torch.dtype, batch_size: int,
       small batches): measured, once per model, dtype and batch size class, by timing both
       on a probe batch (:func:`measured_backend`).
     """
+    import torch
+
     from sing.models.fast import cpu_has_native_bf16
 
     if device.type != "cpu":
@@ -142,6 +162,8 @@ def measured_backend(model: SING, dtype: torch.dtype, batch_size: int) -> str:
     (best of two timings each, after a warm-up); remembered per model, dtype and class of
     ``batch_size``, so each choice costs a few probe notes once."""
     import time
+
+    import torch
 
     size = max(c for c in _CLASSES if c <= max(1, batch_size))
     key = (dtype, size, _weights_version(model))
@@ -185,11 +207,14 @@ def _weights_version(model: SING) -> tuple:
     return tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in model.parameters())
 
 
-def fast_copy(model: SING, dtype: torch.dtype = torch.float32):
-    """The :class:`sing.models.fast.FastSING` copy of ``model`` computing in ``dtype``,
-    built once and reused while the model's weights are unchanged."""
+def fast_copy(model: SING, dtype: torch.dtype | None = None):
+    """The :class:`sing.models.fast.FastSING` copy of ``model`` computing in ``dtype``
+    (default float32), built once and reused while the model's weights are unchanged."""
+    import torch
+
     from sing.models.fast import FastSING
 
+    dtype = torch.float32 if dtype is None else dtype
     version = _weights_version(model)
     with _FAST_LOCK:
         copies = _FAST_COPIES.setdefault(model, {})
@@ -198,6 +223,47 @@ def fast_copy(model: SING, dtype: torch.dtype = torch.float32):
             entry = (version, FastSING(model, dtype=dtype))
             copies[dtype] = entry
         return entry[1]
+
+
+def numpy_copy(model: SING) -> NumpySING:
+    """The :class:`sing.models.numpy_sing.NumpySING` copy of a torch ``model``, built once and
+    reused while its weights are unchanged (``backend="numpy"``)."""
+    from sing.models.numpy_sing import NumpySING
+
+    version = _weights_version(model)
+    with _FAST_LOCK:
+        copies = _FAST_COPIES.setdefault(model, {})
+        entry = copies.get("numpy")
+        if entry is None or entry[0] != version:
+            entry = (version, NumpySING.from_model(model))
+            copies["numpy"] = entry
+        return entry[1]
+
+
+def _generate_numpy(model: NumpySING, notes: Sequence[Note], batch_size: int,
+                    progress: Progress | None,
+                    ranges: Sequence[Sequence[tuple[int, int]]] | None) -> np.ndarray:
+    """:func:`generate` on the NumPy path: float32 ndarray[B, T] clamped to [-1, 1]."""
+    import numpy as np
+
+    mask = model.position_mask([list(r) for r in ranges]) if ranges is not None else None
+    embeddings = instrument_embeddings(model, notes)
+    out = []
+    for i in range(0, len(notes), batch_size):
+        chunk = notes[i : i + batch_size]
+        wav = model([n.instrument for n in chunk], [n.pitch for n in chunk],
+                    [n.velocity for n in chunk],
+                    instrument_embedding=None if embeddings is None
+                    else embeddings[i : i + batch_size],
+                    mask=None if mask is None else mask[i : i + batch_size])
+        out.append(np.clip(wav, -1, 1))
+        if progress is not None:
+            progress(len(chunk))
+    return np.concatenate(out)
+
+
+def _dtype_name(dtype: Any) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _check_int8(device: torch.device, backend: str) -> None:
@@ -215,20 +281,22 @@ def _check_int8(device: torch.device, backend: str) -> None:
 
 
 def generate(
-    model: SING,
+    model: SING | NumpySING,
     notes: Sequence[Note],
     *,
     batch_size: int = 64,
     device: str | torch.device | None = None,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | str = "float32",
     backend: str = "auto",
     progress: Progress | None = None,
     ranges: Sequence[Sequence[tuple[int, int]]] | None = None,
-) -> torch.Tensor:
+) -> torch.Tensor | np.ndarray:
     """Generate notes, in chunks of ``batch_size``, without gradients.
 
     Args:
-        model: a SING model (``sing.api.load_model``), in eval mode.
+        model: a SING model (``sing.api.load_model``), in eval mode, or a
+            :class:`~sing.models.numpy_sing.NumpySING` (float32 on the CPU, no torch: the
+            result is then an ndarray).
         notes: resolved notes (:func:`resolve_notes`).
         device: where to run (the model is moved there); default the model's device.
         dtype: compute dtype: the fast path's GEMMs from the float32 weights; the reference
@@ -237,16 +305,15 @@ def generate(
             int8 weights and dynamically quantised activations (:mod:`sing.models.int8`); a
             note's samples then depend slightly on the notes batched with it (one activation
             scale per matrix product).
-        backend: ``"auto"`` (:func:`choose_backend`), ``"fast"`` or ``"reference"``.
+        backend: ``"auto"`` (:func:`choose_backend`), ``"fast"``, ``"reference"`` or
+            ``"numpy"`` (the NumPy copy: :func:`numpy_copy`; float32 on the CPU only).
         progress: called with the number of notes done after each chunk.
         ranges: per note, the sample ranges ``[a, b)`` of the note that will be used; the fast
             path decodes only those (the other samples are not meaningful).
     Returns:
-        float32 Tensor[B, T] on the CPU, clamped to [-1, 1] (T = the model's note length).
+        float32 Tensor[B, T] on the CPU, clamped to [-1, 1] (T = the model's note length);
+        a float32 ndarray for a NumpySING.
     """
-    from sing import checks
-
-    dtype = checks.compute_dtype(dtype)
     if backend not in BACKENDS:
         raise SingError(f"unknown backend '{backend}' ({', '.join(BACKENDS)})")
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
@@ -255,6 +322,24 @@ def generate(
         raise SingError("no notes to synthesize")
     if ranges is not None and len(ranges) != len(notes):
         raise SingError(f"ranges gives {len(ranges)} notes' ranges for {len(notes)} notes")
+    if _is_numpy_model(model) or backend == "numpy":
+        if _dtype_name(dtype) != "float32" or str(device or "cpu") != "cpu" or backend not in (
+                "auto", "numpy"):
+            raise SingError(f"the NumPy path generates in float32 on the CPU only, not "
+                            f"{_dtype_name(dtype)} on {device or 'cpu'} with backend {backend}")
+        numpy_model = model if _is_numpy_model(model) else numpy_copy(model)
+        logger.debug("generation: numpy backend, cpu, float32, batch %d", batch_size)
+        wav = _generate_numpy(numpy_model, notes, batch_size, progress, ranges)
+        if _is_numpy_model(model):
+            return wav
+        import torch
+
+        return torch.from_numpy(wav)
+    import torch
+
+    from sing import checks
+
+    dtype = checks.compute_dtype(dtype)
     target = torch.device(device) if device is not None else next(model.parameters()).device
     if dtype == torch.int8:
         _check_int8(target, backend)  # before the model moves anywhere

@@ -1,7 +1,9 @@
 """The ``sing`` command line: ``sing <command> ...`` (also ``python -m sing``).
 
 Each sub-module registers its sub-commands with ``register(subparsers)`` and keeps its heavy
-imports (torch, ...) inside the command functions, so ``sing --help`` starts fast. A command
+imports (torch, ...) inside the command functions, so ``sing --help`` starts fast. When the
+command line names a command, only the module of that command is imported and registered
+(:data:`COMMANDS`): ``sing render`` then never imports what training needs. A command
 function takes the parsed ``argparse.Namespace`` and returns an exit code.
 
 Errors a user can cause are :class:`sing.errors.SingError`: printed as one line
@@ -21,20 +23,28 @@ from sing.errors import SingError, describe_os_error
 logger = logging.getLogger("sing")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every sub-command registered."""
-    from sing.cli import (
-        app,
-        dataset,
-        demo,
-        evaluate,
-        experiment,
-        export,
-        listening,
-        model,
-        render,
-        train,
-    )
+#: Each top-level command -> the module of ``sing.cli`` that registers it, in the order
+#: ``sing --help`` lists them (``tests/cli/test_lazy_commands.py`` holds this table equal to
+#: what the modules register).
+COMMANDS: dict[str, str] = {
+    "dataset": "dataset", "info": "model", "generate": "model", "render": "render",
+    "export": "export", "train": "train", "plot": "train", "evaluate": "evaluate",
+    "report": "evaluate", "experiment": "experiment", "demo": "demo", "app": "app",
+    "listening-report": "listening",
+}
+
+
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The command an argument list names: its first word that is not an option (the
+    top-level options take no value)."""
+    return next((w for w in argv if not w.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser: with ``argv`` naming a known command, that command's module only;
+    otherwise (no ``argv``, ``sing --help``, an unknown command) every sub-command."""
+    import importlib
+
     from sing.cli.validate import OneLineParser
 
     parser = OneLineParser(
@@ -45,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (dataset, model, render, export, train, evaluate, experiment, demo, app,
-                   listening):
-        module.register(sub)
+    named = _named_command(argv) if argv is not None else None
+    modules = [COMMANDS[named]] if named in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
+        importlib.import_module(f"sing.cli.{name}").register(sub)
     return parser
 
 
@@ -77,7 +88,7 @@ def _stdout_closed() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sing`` console script; returns the process exit code."""
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error (one line printed)

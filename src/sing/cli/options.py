@@ -112,20 +112,22 @@ def add_device_option(parser: argparse.ArgumentParser, default: str = "cpu") -> 
 
 
 def add_dtype_option(parser: argparse.ArgumentParser, default: str | None = "float32",
-                     default_help: str = "float32") -> None:
+                     default_help: str = "float32", names: bool = False) -> None:
     """The ``--dtype`` option of the commands that generate notes; ``args.dtype`` is a
-    ``torch.dtype`` (:func:`sing.checks.compute_dtype`), or ``default`` when that is None."""
+    ``torch.dtype`` (:func:`sing.checks.compute_dtype`), or ``default`` when that is None;
+    with ``names`` it is the dtype's name (a str the library resolves: no torch imported
+    while parsing, for a command that may run without it)."""
     from sing import checks
     from sing.errors import SingError
 
     def dtype(text: str) -> Any:
         if text not in checks.CLI_DTYPES:
             raise SingError(f"--dtype must be {', '.join(checks.CLI_DTYPES)}, not {text!r:.40}")
-        return checks.compute_dtype(text)
+        return text if names else checks.compute_dtype(text)
 
     parser.add_argument(
         "--dtype", type=_checked(dtype),
-        default=None if default is None else checks.compute_dtype(default),
+        default=None if default is None else default if names else checks.compute_dtype(default),
         metavar="{" + ",".join(checks.CLI_DTYPES) + "}",
         help="compute dtype of generation: float32, bfloat16 (fast on CPUs with AVX-512 BF16 "
         f"/ AMX), int8 (the CPU's quantised fast path) (default {default_help})")

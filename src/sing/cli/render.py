@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--batch-size", type=BATCH_SIZE, default=64, help="notes per forward pass")
     add_device_option(r)
-    add_dtype_option(r)
+    add_dtype_option(r, names=True)  # float32 on the CPU renders without torch
     r.set_defaults(func=cmd_render)
 
 
@@ -62,13 +62,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     from sing.midi.programs import parse_program_map
     from sing.midi.render import render_file
     from sing.pretrained import resolve_model_path
-    from sing.utils.device import resolve_device
     from sing.utils.outputs import check_output
 
     program_map = parse_program_map(args.program_map)
     model_path = resolve_model_path(args.model)
     out = check_output(args.out, inputs=[args.midi, model_path], what=".wav")
-    device = resolve_device(args.device)
+    device = args.device
+    if device != "cpu":  # the CPU needs no torch.device: float32 renders there without torch
+        from sing.utils.device import resolve_device
+
+        device = resolve_device(args.device)
     with tqdm(unit="note", desc="render", disable=None) as bar:  # render_file holds the lock
 
         def progress(done: int, total: int) -> None:

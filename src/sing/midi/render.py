@@ -23,9 +23,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from sing.errors import SingError
 from sing.midi.envelope import fit_note, samples_read
@@ -33,6 +33,9 @@ from sing.midi.programs import program_instruments
 from sing.midi.reader import Score, read_midi
 from sing.midi.stream import MIX_PEAK
 from sing.models.blend import InstrumentSpec, Weights
+
+if TYPE_CHECKING:  # torch only where a torch model renders (not float32 on the CPU)
+    import torch
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ class RenderPlan:
     shifted: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
-def model_hold(model: torch.nn.Module) -> int:
+def model_hold(model: Any) -> int:
     """Samples the model's training notes were held before their release: the vocabulary's
     ``hold`` (seconds, as ``sing dataset build --hold`` takes it), else
     ``DEFAULT_HOLD_FRACTION`` of the note (NSynth's 3 s of 4)."""
@@ -87,7 +90,7 @@ def _fit_pitch(pitch: int, lo: int, hi: int) -> int | None:
 
 
 def plan_render(
-    model: torch.nn.Module,
+    model: Any,
     score: Score,
     program_map: Mapping[int, InstrumentSpec] | None = None,
     instrument: InstrumentSpec | None = None,
@@ -152,13 +155,13 @@ Progress = Callable[[int, int], None]
 
 
 def generate_plan(
-    model: torch.nn.Module,
+    model: Any,
     plan: RenderPlan,
     batch_size: int = 64,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | str = "float32",
     progress: Progress | None = None,
     backend: str = "auto",
-) -> torch.Tensor:
+) -> torch.Tensor | np.ndarray:
     """Generate each distinct key once (:func:`sing.generation.generate`).
 
     Only the samples the notes will use are decoded on the fast path
@@ -166,9 +169,12 @@ def generate_plan(
     decoder between its note-off and the release). ``progress(n, total)`` is called after
     each batch.
 
+    ``model`` is a torch SING or a :class:`~sing.models.numpy_sing.NumpySING`.
+
     Returns:
-        float32 Tensor[K, T] on the CPU, clamped to [-1, 1] (K = ``len(plan.keys)``); samples
-        no note reads are not meaningful on the fast path.
+        float32 Tensor[K, T] on the CPU (an ndarray for a NumpySING), clamped to [-1, 1]
+        (K = ``len(plan.keys)``); samples no note reads are not meaningful on the fast and
+        NumPy paths.
     """
     from sing.generation import generate, note_from_weights
 
@@ -184,16 +190,17 @@ def generate_plan(
                     progress=None if progress is None else lambda n: progress(n, total))
 
 
-def mix_plan(plan: RenderPlan, waves: torch.Tensor) -> np.ndarray:
+def mix_plan(plan: RenderPlan, waves: torch.Tensor | np.ndarray) -> np.ndarray:
     """Every note of the score, fitted to its length and released, added at its start.
 
     Args:
-        waves: float32 Tensor[K, T], the generated keys (:func:`generate_plan`).
+        waves: float32 Tensor or ndarray [K, T] on the CPU, the generated keys
+            (:func:`generate_plan`).
     Returns:
         float32 ndarray[N] at ``plan.sample_rate`` (not normalised).
     """
     rate = plan.sample_rate
-    notes = waves.numpy()
+    notes = np.asarray(waves)
     # a fitted note is at most its duration + the note length long: one buffer, each note
     # added as soon as it is fitted (memory: the mix, not every note)
     bound = max(int(round(n.start * rate)) + int(round(n.duration * rate))
@@ -228,13 +235,13 @@ def finish_mix(mix: np.ndarray, rate: int, sample_rate: int | None = None,
 
 
 def render_score(
-    model: torch.nn.Module,
+    model: Any,
     score: Score,
     sample_rate: int | None = None,
     program_map: Mapping[int, InstrumentSpec] | None = None,
     instrument: InstrumentSpec | None = None,
     batch_size: int = 64,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | str = "float32",
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Plan, generate, mix and finish: (float32 ndarray[N] peak-safe, sample rate)."""
@@ -255,13 +262,16 @@ def render_file(
     instrument: InstrumentSpec | None = None,
     device: str | torch.device = "cpu",
     batch_size: int = 64,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | str = "float32",
     progress: Progress | None = None,
 ) -> Path:
     """Render ``midi_path`` with the model file ``model_path`` (None: the shipped model) to a
     16-bit WAV ``out_wav``; returns ``out_wav``. Errors are one-line :class:`SingError`.
 
-    ``dtype`` is the compute dtype of :func:`sing.generation.generate` on ``device``.
+    ``dtype`` is the compute dtype of :func:`sing.generation.generate` on ``device``. In
+    float32 on the CPU a float32 / float16 file is rendered by the NumPy network
+    (:func:`uses_numpy`): torch is then never imported, which is most of a short render's
+    time in a fresh process.
     """
     from sing.pretrained import resolve_model_path
     from sing.utils.outputs import check_output as check
@@ -274,15 +284,45 @@ def render_file(
                             instrument, device, batch_size, dtype, progress)
 
 
+def uses_numpy(info: Any, device: Any, dtype: Any) -> bool:
+    """Whether a render runs the NumPy network (:mod:`sing.models.numpy_sing`): float32 on the
+    CPU, a sing model stored as float32 / float16, and torch not already imported by this
+    process (then the torch fast path costs nothing extra to start and is the faster network
+    on CPUs with native bfloat16 / large GEMMs)."""
+    import sys
+
+    from sing.models.numpy_sing import numpy_readable
+
+    return (str(dtype).removeprefix("torch.") == "float32" and str(device) == "cpu"
+            and numpy_readable(info) and "torch" not in sys.modules)
+
+
+def load_render_model(model_path: Path, device: Any = "cpu", dtype: Any = "float32") -> Any:
+    """The network a render of ``model_path`` runs: a NumpySING where :func:`uses_numpy`,
+    else the torch SING on ``device`` (``.info`` set on both)."""
+    from sing.models.header import read_info
+
+    info = read_info(model_path)
+    if info.kind != "sing":
+        raise SingError(f"is a {info.kind} model file, a sing model is needed here", info.path)
+    if uses_numpy(info, device, dtype):
+        from sing.models.numpy_sing import load_numpy_model
+
+        logger.debug("render: NumPy network (float32, CPU; torch not imported)")
+        return load_numpy_model(model_path, info=info)
+    from sing.models.io import load_model_file
+
+    model, info = load_model_file(model_path, device=device, kind="sing")
+    model.info = info
+    return model
+
+
 def _render_file(model_path: Path, midi_path: str | Path, out_wav: Path,
                  sample_rate: int | None, program_map: Mapping[int, InstrumentSpec] | None,
                  instrument: InstrumentSpec | None, device: str | torch.device,
-                 batch_size: int, dtype: torch.dtype, progress: Progress | None) -> Path:
-    from sing.models.io import load_model_file
-
+                 batch_size: int, dtype: torch.dtype | str, progress: Progress | None) -> Path:
     score = read_midi(midi_path)
-    model, info = load_model_file(model_path, device=device, kind="sing")
-    model.info = info
+    model = load_render_model(model_path, device, dtype)
     from sing.midi.stream import check_wav_length, write_mix
 
     plan = plan_render(model, score, program_map, instrument)

@@ -23,12 +23,15 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from sing.errors import SingError, describe_os_error
 from sing.midi.envelope import fit_note
+
+if TYPE_CHECKING:
+    import torch
 
 #: Peak of a written mix: -1 dBFS (as a fraction of full scale).
 MIX_PEAK = 10 ** (-1 / 20)
@@ -56,10 +59,11 @@ def check_wav_length(plan, note_length: int, out_rate: int, path: Path) -> None:
                         f"more than a 16-bit WAV holds at {out_rate} Hz ({hours:.1f} h)", path)
 
 
-def mix_blocks(plan, waves: torch.Tensor) -> Iterator[np.ndarray]:
-    """The mix (float32, not normalised), in blocks, at ``plan.sample_rate``."""
+def mix_blocks(plan, waves: torch.Tensor | np.ndarray) -> Iterator[np.ndarray]:
+    """The mix (float32, not normalised), in blocks, at ``plan.sample_rate`` (``waves``: the
+    generated keys, a CPU Tensor or an ndarray [K, T])."""
     rate = plan.sample_rate
-    notes = waves.numpy()
+    notes = np.asarray(waves)
     acc = np.zeros(0, dtype=np.float32)  # samples [base, base + len(acc)) still open
     base = end = 0
     order = sorted(range(len(plan.score.notes)), key=lambda i: plan.score.notes[i].start)
@@ -87,7 +91,7 @@ def mix_blocks(plan, waves: torch.Tensor) -> Iterator[np.ndarray]:
         yield np.concatenate([tail, np.zeros(end - base - len(tail), np.float32)])
 
 
-def write_mix(path: Path, plan, waves: torch.Tensor, sample_rate: int | None = None,
+def write_mix(path: Path, plan, waves: torch.Tensor | np.ndarray, sample_rate: int | None = None,
               peak: float | None = None) -> int:
     """Mix, resample (soxr) to ``sample_rate`` if given, scale to ``peak`` (default
     :data:`MIX_PEAK`) and write a 16-bit WAV atomically, in blocks.

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from sing.data.vocabulary import Vocabulary
 from sing.errors import SingError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 #: An instrument: a name or NSynth id, or a blend {name or id: weight}.
 InstrumentSpec = str | int | Mapping[str | int, float]
@@ -98,16 +101,29 @@ def blend_label(vocabulary: Vocabulary, weights: Weights) -> str:
     return "+".join(f"{vocabulary.instruments[i]}_{round(100 * w)}" for i, w in weights)
 
 
-def blend_embeddings(table: torch.Tensor, blends: Sequence[Weights]) -> torch.Tensor:
+def blend_embeddings(table: torch.Tensor | np.ndarray,
+                     blends: Sequence[Weights]) -> torch.Tensor | np.ndarray:
     """Embeddings of several blends.
 
     Args:
-        table: Tensor[num_instruments, instrument_dim], the instrument lookup table's weight.
+        table: Tensor[num_instruments, instrument_dim], the instrument lookup table's weight
+            (or an ndarray: the NumPy generation path, :mod:`sing.models.numpy_sing`).
         blends: one :data:`Weights` per note.
     Returns:
-        Tensor[B, instrument_dim] (same dtype and device as ``table``): row b is
-        ``sum_i w_i * table[i]``; a single weight-1 instrument is its row, bit for bit.
+        Tensor[B, instrument_dim] (same dtype and device as ``table``; an ndarray for an
+        ndarray): row b is ``sum_i w_i * table[i]``; a single weight-1 instrument is its row,
+        bit for bit.
     """
+    import numpy as np
+
+    if isinstance(table, np.ndarray):  # the same sums in NumPy
+        return np.stack([
+            table[w[0][0]] if len(w) == 1 and w[0][1] == 1.0
+            else (np.array([x for _, x in w], dtype=table.dtype)[:, None]
+                  * table[[i for i, _ in w]]).sum(0)
+            for w in blends])
+    import torch
+
     rows = []
     for weights in blends:
         if len(weights) == 1 and weights[0][1] == 1.0:

@@ -27,10 +27,10 @@ A note length that is not a multiple of the stride gets extra zeros at its end o
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:  # torch is imported where a tensor is padded: the length arithmetic (and
+    import torch  # SingConfig, the NumPy generation path) runs without it
 
 
 class Geometry(Protocol):
@@ -99,6 +99,8 @@ def pad_note(wav: torch.Tensor, config: Geometry | None = None) -> torch.Tensor:
     Returns:
         Tensor[B, T + 2*pad (+ tail)]: 2,304 zeros each side for the paper (68,608 samples).
     """
+    import torch.nn.functional as F
+
     p = pad(config)
     return F.pad(wav, (p, p + _tail(wav.shape[-1], config)))
 
@@ -112,6 +114,8 @@ def loss_target(wav: torch.Tensor, config: Geometry | None = None) -> torch.Tens
         Tensor[B, decoded_length(num_frames(T))]: 65,024 samples for the paper, i.e. the note
         with 512 zeros on each side, aligned with an unstripped decoder output.
     """
+    import torch.nn.functional as F
+
     m = margin(config)
     return F.pad(wav, (m, m + _tail(wav.shape[-1], config)))
 
@@ -160,3 +164,30 @@ def decoder_positions(
     first = max(0, (start - w) // s + 1)  # first j with j*s + w > start
     end = min(positions, (stop - 1) // s + 1)  # last j with j*s < stop, + 1
     return first, end, start - first * s
+
+
+def position_mask(ranges: list[list[tuple[int, int]]], config: Geometry, num_frames: int,
+                  note_length: int):
+    """The decoder positions each note needs for the samples it will use, in GEMM form.
+
+    Args:
+        ranges: per note, sample ranges ``[a, b)`` of the stripped note (``note_length``
+            samples).
+        num_frames: L, the frames fed to the decoder.
+    Returns:
+        bool ndarray[B, P] over the positions :func:`decoder_positions` keeps (P = their
+        number): samples inside the ranges come out exactly as without a mask, the others are
+        partial sums (not to be used).
+    """
+    import numpy as np
+
+    first, end, offset = decoder_positions(num_frames, note_length, config)
+    n, s, w = end - first, config.stride, config.window
+    mask = np.zeros((len(ranges), n), dtype=bool)
+    for i, note in enumerate(ranges):
+        for a, b in note:
+            lo = max(0, -(-(offset + a - w + 1) // s))  # first position ending after a
+            hi = min(n, -(-(offset + b) // s))  # last position starting before b, + 1
+            if hi > lo:
+                mask[i, lo:hi] = True
+    return mask

@@ -3,10 +3,11 @@
 A model file is input: its metadata (config, vocabulary, recipe) and its tensors may be wrong
 by accident or on purpose. :func:`validate_metadata` checks the whole metadata (types,
 ranges, consistency between config and vocabulary) and every tensor entry of the safetensors
-header (names, shapes, dtypes) against the shapes the config implies, computed on the
-``meta`` device (nothing allocated). Only then does :func:`sing.models.io.load_model_file` read the
-tensors, and :func:`check_tensor_values` refuses a non-finite weight. Each refusal is one
-:class:`~sing.errors.SingError` naming the file and the field or tensor that is wrong.
+header (names, shapes, dtypes) against the shapes the config implies
+(:func:`sing.models.shapes.state_shapes`: arithmetic, no torch, nothing allocated). Only then
+does :func:`sing.models.io.load_model_file` read the tensors, and :func:`check_tensor_values`
+refuses a non-finite weight. Each refusal is one :class:`~sing.errors.SingError` naming the
+file and the field or tensor that is wrong.
 """
 
 from __future__ import annotations
@@ -14,25 +15,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from sing.data.vocabulary import Vocabulary
 from sing.errors import SingError
 from sing.models.config import SingConfig
+from sing.models.shapes import KINDS, Shapes, state_shapes
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 FORMAT = "sing-model"
 FORMAT_VERSION = 1
 #: safetensors dtypes a floating-point weight may be stored in (what ``save_model`` writes).
 FLOAT_DTYPES: tuple[str, ...] = ("F32", "F16", "BF16")
-_TORCH_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
-                 torch.float64: "F64", torch.int64: "I64", torch.int32: "I32",
-                 torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
 
 #: Largest value of each config field a model file may give (sizes beyond any real model:
 #: the paper's network is far below every one). Shapes are checked against the tensors too.
@@ -202,17 +202,20 @@ def _first_seconds(*values: Any) -> float | None:
 
 
 def expected_tensors(model_class: type[nn.Module], config: SingConfig) -> dict[str, torch.Tensor]:
-    """The state dict a model of ``config`` has, on the ``meta`` device (nothing allocated,
-    nothing initialised: :func:`sing.models.noinit.skip_random_init`)."""
+    """The state dict a torch model of ``config`` has, on the ``meta`` device (nothing
+    allocated, nothing initialised: :func:`sing.models.noinit.skip_random_init`): the torch
+    side of the consistency test of :func:`sing.models.shapes.state_shapes`."""
+    import torch
+
     from sing.models.noinit import skip_random_init
 
     with torch.device("meta"), skip_random_init():
         return dict(model_class(config).state_dict())
 
 
-def check_tensor_entries(header: Mapping[str, Any], expected: Mapping[str, torch.Tensor],
-                         path: Path) -> None:
-    """Names, shapes and dtypes of the header's tensors against ``expected``'s."""
+def check_tensor_entries(header: Mapping[str, Any], expected: Shapes, path: Path) -> None:
+    """Names, shapes and dtypes of the header's tensors against ``expected`` (name -> shape;
+    every tensor of a model is floating point: :data:`FLOAT_DTYPES`)."""
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -220,26 +223,25 @@ def check_tensor_entries(header: Mapping[str, Any], expected: Mapping[str, torch
         what = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
         raise SingError(f"weights do not match its config ({what})", path)
     for name, entry in tensors.items():
-        want = expected[name]
+        want = tuple(expected[name])
         shape = tuple(int(d) for d in entry["shape"])
-        if shape != tuple(want.shape):
+        if shape != want:
             raise SingError(f"weights do not match its config ({name}: {shape} in the file, "
-                            f"{tuple(want.shape)} expected)", path)
+                            f"{want} expected)", path)
         dtype = entry["dtype"]
-        allowed = FLOAT_DTYPES if want.is_floating_point() else (_TORCH_DTYPES[want.dtype],)
-        if dtype not in allowed:
+        if dtype not in FLOAT_DTYPES:
             raise SingError(f"weights do not match its config ({name}: stored as {dtype}, "
-                            f"{' / '.join(allowed)} expected)", path)
+                            f"{' / '.join(FLOAT_DTYPES)} expected)", path)
 
 
 def validate_metadata(meta: Any, header: Mapping[str, Any], path: str | Path,
-                      kinds: Mapping[str, type[nn.Module]]) -> Metadata:
+                      kinds: Collection[str] = KINDS) -> Metadata:
     """Check a model file's metadata and tensor entries; returns them parsed.
 
     Args:
         meta: the header's ``__metadata__`` (string -> string).
         header: the whole safetensors header (tensor name -> dtype, shape, offsets).
-        kinds: model kind -> class (``sing.models.io.KINDS``).
+        kinds: the model kinds accepted (default all: :data:`sing.models.shapes.KINDS`).
     Raises:
         SingError: one line naming ``path`` and the field or tensor that is wrong.
     """
@@ -276,14 +278,25 @@ def validate_metadata(meta: Any, header: Mapping[str, Any], path: str | Path,
                 and isinstance(training_data.get("fingerprint"), str)
                 and _is_int(training_data.get("note_length"))):
             raise _bad("training_data", "needs a fingerprint and a note_length", path)
-    check_tensor_entries(header, expected_tensors(kinds[kind], config), path)
+    check_tensor_entries(header, state_shapes(kind, config), path)
     return Metadata(kind, config, vocabulary, recipe, training_data, version)
 
 
-def check_tensor_values(state: Mapping[str, torch.Tensor], path: str | Path) -> None:
-    """Refuse a floating-point tensor holding NaN or an infinity (naming it)."""
+def check_tensor_values(state: Mapping[str, Any], path: str | Path) -> None:
+    """Refuse a floating-point tensor (torch or NumPy) holding NaN or an infinity (naming it)."""
+    import numpy as np
+
     for name, tensor in state.items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        if isinstance(tensor, np.ndarray):
+            if not np.issubdtype(tensor.dtype, np.floating):
+                continue
+            bad = int((~np.isfinite(tensor)).sum())
+        else:
+            if not tensor.is_floating_point():
+                continue
+            import torch
+
             bad = int((~torch.isfinite(tensor)).sum())
+        if bad:
             raise SingError(f"corrupt model file (tensor {name} holds {bad} NaN or infinite "
                             "value(s))", Path(path))
