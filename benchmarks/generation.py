@@ -127,6 +127,18 @@ def build_paths(
     return paths
 
 
+def add_numpy_path(paths: dict[Path, Callable[..., torch.Tensor]], model: SING) -> None:
+    """The NumPy network (:mod:`sing.models.numpy_sing`, float32, NumPy's BLAS) as a path."""
+    from sing.models.numpy_sing import NumpySING
+
+    copy = NumpySING.from_model(model)
+
+    def run(*notes: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(copy(*(n.numpy() for n in notes)))
+
+    paths[("float32", "numpy")] = run
+
+
 def interleaved_times(
     paths: dict[Path, Callable[..., torch.Tensor]],
     notes: tuple[torch.Tensor, ...],
@@ -175,9 +187,10 @@ def bf16_quality(
     want = reference(*notes).float()
     scale = log_power_spectrogram(want).mean()
     return {
-        name: (spectral_loss(fn(*notes).float(), want) / scale).item()
+        name if path != "numpy" else "numpy":
+            (spectral_loss(fn(*notes).float(), want) / scale).item()
         for (name, path), fn in paths.items()
-        if path == "fast"
+        if path != "reference"
     }
 
 
@@ -193,6 +206,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1, help="untimed runs per row")
     p.add_argument("--gemm-size", type=int, default=4096, help="side of the ceiling GEMM")
     p.add_argument("--no-reference", action="store_true", help="time the fast path only")
+    p.add_argument("--numpy", action="store_true",
+                   help="also time the NumPy network (float32; what `sing render` runs "
+                   "without torch)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--num-instruments", type=int, default=1006)
     return p.parse_args(argv)
@@ -243,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         velocity = torch.randint(0, config.num_velocities, (batch,), generator=g).to(device)
         notes = (instrument, pitch, velocity)
         paths = build_paths(model, config, device, args.dtypes, not args.no_reference)
+        if args.numpy and device.type == "cpu":
+            add_numpy_path(paths, model)
         times, cpu = interleaved_times(paths, notes, device, args.repeats, args.warmup)
         logger.info("batch %d timed (%s)", batch, machine_load())
         quality = bf16_quality(paths, notes)
@@ -251,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             gflops = flops["total"] * batch / seconds / 1e9
             same = ratio(times, (name, "reference"), runs)
             fp32 = ratio(times, ("float32", "reference"), runs)
-            q = quality.get(name) if path == "fast" else None
+            q = quality.get(name if path != "numpy" else "numpy") if path != "reference" \
+                else None
             cpu_fp32 = ratio(cpu, ("float32", "reference"), cpu[(name, path)])
             print(
                 f"{batch:>5} {name:>8} {path:>9} {seconds / batch:>8.4f}"

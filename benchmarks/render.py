@@ -14,7 +14,11 @@ programs, pitches 24-96, 5 velocities, 4-s notes): speed does not depend on the 
     .venv/bin/python benchmarks/render.py --preset small --dtype bfloat16
     .venv/bin/python benchmarks/render.py --model runs/gm/model.safetensors --repeats 3
     .venv/bin/python benchmarks/render.py --midi src/sing/midi/pieces/haydn-op74no1.mid \
-        --dtypes float32 int8                 # a 36-s string quartet, one cold render each
+        --dtypes float32 float32-torch int8   # a 36-s string quartet, one cold render each
+
+``float32`` in a fresh process runs the NumPy network (torch is never imported:
+:func:`sing.midi.render.uses_numpy`); ``float32-torch`` is the same render in a fresh process
+that imports torch first, so it takes the torch fast path (what ``sing render`` did before).
 
 With several ``--dtypes`` the cold renders are interleaved (one of each per repeat), so their
 ratios come from the same conditions.
@@ -63,8 +67,12 @@ def cold_render(model: Path, midi: Path, out: Path, dtype: str,
     a fresh process."""
     import resource
 
-    argv = [sys.executable, "-m", "sing", "-q", "render", str(midi), "--out", str(out),
-            "--model", str(model), "--dtype", dtype, "--batch-size", str(batch_size)]
+    args = ["-q", "render", str(midi), "--out", str(out), "--model", str(model),
+            "--dtype", dtype.removesuffix("-torch"), "--batch-size", str(batch_size)]
+    argv = [sys.executable, "-m", "sing", *args]
+    if dtype.endswith("-torch"):  # torch imported first: the render takes the torch path
+        argv = [sys.executable, "-c", "import sys, torch; from sing.cli import main; "
+                f"sys.exit(main({args!r}))"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stderr=subprocess.DEVNULL)
@@ -95,7 +103,7 @@ def staged_render(model_path: Path, midi: Path, out: Path, dtype: str,
     times["plan"] = time.perf_counter() - t
     t = time.perf_counter()
     waves = render.generate_plan(model, plan, batch_size=batch_size,
-                                 dtype=getattr(torch, dtype))
+                                 dtype=getattr(torch, dtype.removesuffix("-torch")))
     times[f"generate {len(plan.keys)} notes"] = time.perf_counter() - t
     t = time.perf_counter()
     mix, rate = render.finish_mix(render.mix_plan(plan, waves), plan.sample_rate)
@@ -112,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--model", type=Path, help="a SING model file (default: shipped, else preset)")
     p.add_argument("--preset", default="paper", help="untrained model preset without a model")
-    p.add_argument("--dtypes", nargs="+", choices=("float32", "bfloat16", "int8"),
+    p.add_argument("--dtypes", nargs="+",
+                   choices=("float32", "float32-torch", "bfloat16", "int8"),
                    default=["float32"], help="--dtype of each cold render")
     p.add_argument("--midi", type=Path, default=None, help="a MIDI file instead of the canon")
     p.add_argument("--batch-size", type=int, default=64)

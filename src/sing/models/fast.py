@@ -332,16 +332,8 @@ class FastSING:
             samples inside the ranges come out exactly as without a mask, the others are
             partial sums (not to be used).
         """
-        first, end, offset = self._positions(self.config.num_frames, strip=True)
-        n, s, w = end - first, self.stride, self.window
-        mask = torch.zeros(len(ranges), n, dtype=torch.bool)
-        for i, note in enumerate(ranges):
-            for a, b in note:
-                lo = max(0, -(-(offset + a - w + 1) // s))  # first position ending after a
-                hi = min(n, -(-(offset + b) // s))  # last position starting before b, + 1
-                if hi > lo:
-                    mask[i, lo:hi] = True
-        return mask
+        return torch.from_numpy(F_.position_mask(ranges, self.config, self.config.num_frames,
+                                                 self.config.note_length))
 
     def overlap_add(self, pieces: torch.Tensor, offset: int, keep: int) -> torch.Tensor:
         """Sum the pieces with hop ``stride``, keep ``[offset, offset + keep)``, add the bias.
