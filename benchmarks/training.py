@@ -18,12 +18,16 @@ LSTM stays eager: dynamo does not trace RNN modules), in the same run right afte
 row: the first step's extra seconds (compiling), the steady rate, the ratio to eager and the
 steps a run needs before the compiling pays for itself. ``notes/CPU-s`` divides by the
 process's CPU time (all threads), which is what a shared machine has to give.
+``--reference`` times the previous forms first (the decoder's convolution modules and the
+``torch.stft`` spectrogram, as training ran before issue 21): "x first" is each row's rate over
+the first mode's; ``--rounds`` interleaves the modes and prints medians.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import tempfile
 import time
@@ -97,10 +101,12 @@ def real_batch(data: Path, batch_size: int) -> dict[str, torch.Tensor]:
 
 
 def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: torch.device,
-               bf16: bool, steps: int, compile: bool = False) -> tuple[float, float, float]:
+               bf16: bool, steps: int, compile: bool = False,
+               reference: bool = False) -> tuple[float, float, float]:
     """(wall seconds per training step (one batch) of ``stage`` after one warm-up step, CPU
     seconds per step, wall seconds of the warm-up step) ; ``compile``: the stage's modules
-    under ``torch.compile``."""
+    under ``torch.compile``; ``reference``: the previous forms of the decoder
+    (``Decoder.forward_conv``) and of the spectrogram (``dsp.stft_log_power_spectrogram``)."""
     config = SingConfig.preset(preset, num_instruments=3)
     torch.manual_seed(0)
     wav = batch["wav"].to(device)
@@ -112,6 +118,10 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
     else:
         model = SING(config).to(device)
     module = model.generator if stage == "seq" else model
+    log_power = dsp.log_power_spectrogram
+    if reference:
+        model.decoder.forward = model.decoder.forward_conv
+        log_power = dsp.stft_log_power_spectrogram
     opt = torch.optim.Adam(module.parameters(), lr=3e-4)
     if compile:
         if stage == "seq":
@@ -138,7 +148,9 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
             return
         with autocast:
             out = model(wav, strip=False) if stage == "ae" else model(*sym, strip=False)
-        loss = dsp.spectral_loss(out.float(), target)
+        with torch.no_grad():
+            reference_spec = log_power(target)
+        loss = torch.nn.functional.l1_loss(log_power(out.float()), reference_spec)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -181,6 +193,11 @@ def main() -> int:
     parser.add_argument("--devices", default=None, help="cpu and/or cuda (default: both if any)")
     parser.add_argument("--compile", action="store_true",
                         help="also time each stage under torch.compile (inductor)")
+    parser.add_argument("--reference", action="store_true",
+                        help="also time each stage with the previous forms (convolution "
+                             "decoder, torch.stft spectrogram), right before the eager row")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="time the modes in this many interleaved rounds; medians")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args()
     if args.threads is not None:
@@ -211,34 +228,43 @@ def main() -> int:
                 print(f"\n{dev} {'bf16 autocast' if bf16 else 'float32'}: GEMM ceiling "
                       f"{ceiling / 1e9:.0f} GFLOP/s (4096^3 {str(dtype)[6:]} matmul, "
                       "best of torch and oneDNN)")
-                print(f"{'preset':<7} {'stage':<5} {'mode':<8} {'notes/s':>9} {'notes/CPU-s':>11} "
-                      f"{'s/step':>8} {'GFLOP/note':>11} {'GFLOP/s':>8} {'of GEMM':>8} "
-                      f"{'1st step s':>10} {'x eager':>8} {'pays after':>10}")
-                modes = (False, True) if args.compile else (False,)
+                print(f"{'preset':<7} {'stage':<5} {'mode':<9} {'notes/s':>9} "
+                      f"{'notes/CPU-s':>11} {'s/step':>8} {'GFLOP/note':>11} {'GFLOP/s':>8} "
+                      f"{'of GEMM':>8} {'1st step s':>10} {'x first':>8} {'x first CPU':>11} "
+                      f"{'pays after':>10}")
+                modes = (["reference"] if args.reference else []) + ["eager"] + \
+                    (["compile"] if args.compile else [])
                 for preset in args.presets.split(","):
                     config = SingConfig.preset(preset, num_instruments=3)
                     for stage in args.stages.split(","):
-                        eager = None
-                        for compiled in modes:
-                            sec, cpu, first = time_stage(preset, stage, batch, device, bf16,
-                                                         args.steps, compile=compiled)
+                        runs: dict[str, list[tuple[float, float, float]]] = {m: [] for m in modes}
+                        for _ in range(args.rounds):
+                            for mode in modes:
+                                runs[mode].append(time_stage(
+                                    preset, stage, batch, device, bf16, args.steps,
+                                    compile=mode == "compile", reference=mode == "reference"))
+                        base = None
+                        for mode in modes:
+                            sec, cpu, first = (statistics.median(r[i] for r in runs[mode])
+                                               for i in range(3))
                             rate = args.batch_size / sec
                             fastest_stage = max(fastest_stage, rate)
                             flops = 3 * forward_flops(config, stage)
                             achieved = flops * rate
-                            speedup = pays = ""
-                            if eager is None:
-                                eager = sec
+                            speedup = speedup_cpu = pays = ""
+                            if base is None:
+                                base = (sec, cpu)
                             else:
-                                speedup = f"{eager / sec:.2f}"
-                                saved = eager - sec
-                                pays = f"{(first - sec) / saved:.0f} steps" if saved > 0 \
+                                speedup = f"{base[0] / sec:.2f}"
+                                speedup_cpu = f"{base[1] / cpu:.2f}"
+                                saved = base[0] - sec
+                                pays = f"{max(first - sec, 0.0) / saved:.0f} steps" if saved > 0 \
                                     else "never"
-                            print(f"{preset:<7} {stage:<5} {'compile' if compiled else 'eager':<8}"
+                            print(f"{preset:<7} {stage:<5} {mode:<9}"
                                   f" {rate:>9.2f} {args.batch_size / cpu:>11.2f} {sec:>8.3f} "
                                   f"{flops / 1e9:>11.2f} {achieved / 1e9:>8.1f} "
                                   f"{achieved / ceiling:>8.1%} {first:>10.1f} {speedup:>8} "
-                                  f"{pays:>10}")
+                                  f"{speedup_cpu:>11} {pays:>10}")
                             sys.stdout.flush()
         print(f"\ndata loading / fastest training stage: {load / fastest_stage:.0f}x "
               f"({'not' if load > 2 * fastest_stage else 'MAY BE'} the bottleneck)")

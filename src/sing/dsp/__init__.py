@@ -13,6 +13,7 @@ __all__ = [
     "MultiResolutionSpectralLoss",
     "log_power_spectrogram",
     "spectral_loss",
+    "stft_log_power_spectrogram",
     "wav_l1",
     "wav_mse",
 ]

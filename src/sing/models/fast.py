@@ -54,6 +54,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sing.dsp.overlap_add import overlap_add
 from sing.models import frames as F_
 from sing.models.int8 import Int8Linear, Int8LSTM
 
@@ -343,13 +344,7 @@ class FastSING:
         Returns:
             float32 Tensor[B, keep].
         """
-        b, n, w = pieces.shape
-        s = self.stride
-        parts = pieces.reshape(b, n, w // s, s)
-        full = torch.zeros(b, n + w // s - 1, s, dtype=torch.float32, device=pieces.device)
-        for q in range(w // s):
-            full[:, q : q + n] += parts[:, :, q]
-        wav = full.reshape(b, -1)[:, offset : offset + keep]
+        wav = overlap_add(pieces.float(), self.stride)[:, offset : offset + keep]
         if self.output_bias is not None:
             wav = wav + self.output_bias.to(wav.device)
         return wav
