@@ -18,9 +18,9 @@ LSTM stays eager: dynamo does not trace RNN modules), in the same run right afte
 row: the first step's extra seconds (compiling), the steady rate, the ratio to eager and the
 steps a run needs before the compiling pays for itself. ``notes/CPU-s`` divides by the
 process's CPU time (all threads), which is what a shared machine has to give.
-``--reference`` times the previous forms first (the decoder's convolution modules and the
-``torch.stft`` spectrogram, as training ran before issue 21): "x first" is each row's rate over
-the first mode's; ``--rounds`` interleaves the modes and prints medians.
+``--reference`` times the previous forms first (the encoder's and decoder's convolution
+modules and the ``torch.stft`` spectrogram, as training ran before issue 21): "x first" is
+each row's rate over the first mode's; ``--rounds`` interleaves the modes and prints medians.
 """
 
 from __future__ import annotations
@@ -121,6 +121,8 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
     log_power = dsp.log_power_spectrogram
     if reference:
         model.decoder.forward = model.decoder.forward_conv
+        if stage == "ae":
+            model.encoder.forward = model.encoder.forward_conv
         log_power = dsp.stft_log_power_spectrogram
     opt = torch.optim.Adam(module.parameters(), lr=3e-4)
     if compile:

@@ -1,6 +1,6 @@
-"""The decoder's two forms side by side: GEMMs on time-major activations (``forward``, used
-for training) and the convolution modules (``forward_conv``); and the overlap-add op against a
-NumPy float64 reference."""
+"""The decoder's and the encoder's two forms side by side: GEMMs on time-major activations
+(``forward``, used for training) and the convolution modules (``forward_conv``); and the
+overlap-add op against a NumPy float64 reference."""
 
 from __future__ import annotations
 
@@ -67,3 +67,27 @@ def test_overlap_add_matches_float64_reference(n, w, hop):
 def test_overlap_add_rejects_a_window_not_a_multiple_of_hop():
     with pytest.raises(ValueError, match="multiple of hop"):
         overlap_add(torch.zeros(1, 3, 10), 4)
+
+
+@pytest.mark.parametrize(("preset", "overrides"), [
+    ("tiny", {}),
+    ("tiny", {"rewrite_layers": 0}),
+])
+def test_encoder_gemm_form_matches_convolutions(preset, overrides):
+    """The encoder's two forms: frames and every weight gradient agree to float32 rounding."""
+    from sing.models.encoder import Encoder
+
+    torch.manual_seed(0)
+    config = SingConfig.preset(preset, **overrides)
+    encoder = Encoder(config)
+    padded = torch.randn(3, 1024 + 20 * 256)
+    outputs, grads = [], []
+    for form in (encoder.forward, encoder.forward_conv):
+        out = form(padded)
+        torch.manual_seed(1)
+        grads.append(torch.autograd.grad(out, list(encoder.parameters()), torch.randn_like(out)))
+        outputs.append(out)
+    assert outputs[0].shape == outputs[1].shape == (3, config.frame_dim, 21)
+    assert (outputs[0] - outputs[1]).abs().max() < 1e-5 * outputs[1].abs().max()
+    for ours, ref in zip(*grads, strict=True):
+        assert (ours - ref).abs().max() < 1e-5 * ref.abs().max()

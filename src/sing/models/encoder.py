@@ -2,11 +2,17 @@
 
 ``WindowedConv1d(1, 4096, 1024, stride 256)`` + ReLU, ``rewrite_layers`` x
 (``Conv1d(4096, 4096, 1)`` + ReLU), ``Conv1d(4096, 128, 1)``.
+
+As in :mod:`sing.models.decoder`, two forms of the same layers sit side by side behind one
+consistency test (``tests/models/test_decoder.py``): :meth:`Encoder.forward` runs the weights
+as matrix products on the waveform's ``window``-sample frames (``Tensor.unfold``) and
+time-major activations; :meth:`Encoder.forward_conv` runs the convolution modules.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sing.models import frames as F_
@@ -32,7 +38,19 @@ class Encoder(nn.Module):
 
     def forward(self, padded: torch.Tensor) -> torch.Tensor:
         """padded: Tensor[B, T_padded] (already :func:`~sing.models.frames.pad_note`-ed)
-        -> frames Tensor[B, D, L] with L = (T_padded - window)/stride + 1."""
+        -> frames Tensor[B, D, L] with L = (T_padded - window)/stride + 1; as matrix
+        products, equal to :meth:`forward_conv` up to rounding."""
+        first, last = self.layers[0], self.layers[-1]
+        windows = padded.unfold(-1, first.kernel_size[0], first.stride[0])  # [B, L, window]
+        h = F.linear(windows, first.windowed_weight()[:, 0, :], first.bias).relu_()
+        for conv in self.layers[2:-1:2]:
+            h = F.linear(h, conv.weight.reshape(conv.out_channels, conv.in_channels),
+                         conv.bias).relu_()
+        frames = F.linear(h, last.weight.reshape(last.out_channels, last.in_channels), last.bias)
+        return frames.transpose(1, 2).contiguous()
+
+    def forward_conv(self, padded: torch.Tensor) -> torch.Tensor:
+        """The reference form of :meth:`forward`: the convolution modules themselves."""
         return self.layers(padded.unsqueeze(1))
 
     def encode(self, wav: torch.Tensor) -> torch.Tensor:
