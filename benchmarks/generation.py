@@ -3,7 +3,10 @@
 Times a randomly initialised model of a preset (``paper`` by default) at several batch sizes
 and dtypes, for
 
-* ``reference``: ``model.to(dtype)`` and its own ``forward`` (LSTM + convolutions), and
+* ``reference``: ``model.to(dtype)`` as plain PyTorch: ``nn.LSTM`` and the decoder's
+  convolution modules (``Decoder.forward_conv``; the yardstick of issue 21, fixed: the model's
+  own ``forward`` runs its decoder as GEMMs since 2026-12-03, ~1.15x faster on the paper
+  preset), and
 * ``fast``: :class:`sing.models.fast.FastSING` built from the same float32 weights,
 
 and prints, per row: seconds of audio generated per second, GFLOP per note, achieved GFLOP/s,
@@ -35,6 +38,7 @@ from machine import machine_load
 from sing.dsp import log_power_spectrogram, spectral_loss
 from sing.models import SING, SingConfig
 from sing.models.fast import FastSING, GemmLinear
+from sing.models.frames import strip as strip_note
 
 logger = logging.getLogger("benchmarks.generation")
 
@@ -120,7 +124,9 @@ def build_paths(
 
             def run_reference(*notes: torch.Tensor, m: SING = ref_model) -> torch.Tensor:
                 with torch.inference_mode():
-                    return m(*notes)
+                    frames, _ = m.generator(*notes)
+                    return strip_note(m.decoder.forward_conv(frames), m.config.note_length,
+                                      m.config)
 
             paths[(name, "reference")] = run_reference
         paths[(name, "fast")] = FastSING(model, dtype=dtype)

@@ -5,7 +5,9 @@ paper by default: speed does not depend on the weights) as 16-bit WAV files, eac
 Python process timed from start to exit (imports, model load, generation, files):
 
 * ``script``: what a user would write without the fast path: ``sing.api.load_model``, then
-  the model's own ``forward`` in float32 on batches of ``--batch-size`` under
+  the model's forward as plain PyTorch (``nn.LSTM`` and the decoder's convolution modules,
+  ``Decoder.forward_conv``: issue 21's yardstick, kept fixed although the model's own forward
+  runs its decoder as GEMMs since 2026-12-03) in float32 on batches of ``--batch-size`` under
   ``torch.inference_mode()``, then ``soundfile.write`` per note;
 * ``sing generate --list NOTES --dtype D`` for each ``--dtypes`` D (the one generation path:
   ``sing.generation.choose_backend`` picks the network).
@@ -44,6 +46,7 @@ from sing import api
 
 model_path, notes_path, out, batch = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
 model = api.load_model(model_path)
+model.decoder.forward = model.decoder.forward_conv  # plain PyTorch: the convolution modules
 names = Path(notes_path).read_text().split()
 notes = api.resolve_notes(model.vocabulary, names)
 out.mkdir(parents=True, exist_ok=True)
