@@ -200,7 +200,7 @@ def measured_backend(model: SING, dtype: torch.dtype, batch_size: int) -> str:
 # One fast copy per (model, dtype), rebuilt when the model's weights change (their in-place
 # version counters move) or it moves device.
 _FAST_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_FAST_LOCK = threading.Lock()
+_FAST_LOCK = threading.RLock()
 
 
 def _weights_version(model: SING) -> tuple:
@@ -209,18 +209,31 @@ def _weights_version(model: SING) -> tuple:
 
 def fast_copy(model: SING, dtype: torch.dtype | None = None):
     """The :class:`sing.models.fast.FastSING` copy of ``model`` computing in ``dtype``
-    (default float32), built once and reused while the model's weights are unchanged."""
+    (default float32), built once and reused while the model's weights are unchanged.
+
+    For ``torch.int8`` the parts that run in int8 are those :func:`sing.models.int8_plan.
+    plan_int8` measures to keep the sound (the others float32); the plan is logged at debug
+    level."""
     import torch
 
     from sing.models.fast import FastSING
 
     dtype = torch.float32 if dtype is None else dtype
     version = _weights_version(model)
-    with _FAST_LOCK:
+    with _FAST_LOCK:  # re-entrant: the int8 plan asks for the float32 copy
         copies = _FAST_COPIES.setdefault(model, {})
         entry = copies.get(dtype)
         if entry is None or entry[0] != version:
-            entry = (version, FastSING(model, dtype=dtype))
+            if dtype == torch.int8:
+                from sing.models.int8_plan import planned_copy
+
+                plan, fast = planned_copy(model, reference=fast_copy(model, torch.float32))
+                if not plan.parts:
+                    logger.info("int8: no part of this model keeps its sound in int8 (%s); "
+                                "generating in float32", plan.describe())
+                entry = (version, fast)
+            else:
+                entry = (version, FastSING(model, dtype=dtype))
             copies[dtype] = entry
         return entry[1]
 
@@ -302,9 +315,11 @@ def generate(
         dtype: compute dtype: the fast path's GEMMs from the float32 weights; the reference
             path autocasts to it on a GPU when it is lower than the model's float32 (on the CPU
             it computes in the model's own dtype). ``torch.int8`` (CPU only, fast path only):
-            int8 weights and dynamically quantised activations (:mod:`sing.models.int8`); a
-            note's samples then depend slightly on the notes batched with it (one activation
-            scale per matrix product).
+            int8 weights and dynamically quantised activations (:mod:`sing.models.int8`) in
+            the parts that keep the sound (measured once per model:
+            :func:`sing.models.int8_plan.plan_int8`), float32 in the others; a note's samples
+            then depend slightly on the notes batched with it (one activation scale per
+            matrix product).
         backend: ``"auto"`` (:func:`choose_backend`), ``"fast"``, ``"reference"`` or
             ``"numpy"`` (the NumPy copy: :func:`numpy_copy`; float32 on the CPU only).
         progress: called with the number of notes done after each chunk.

@@ -130,4 +130,5 @@ def add_dtype_option(parser: argparse.ArgumentParser, default: str | None = "flo
         default=None if default is None else default if names else checks.compute_dtype(default),
         metavar="{" + ",".join(checks.CLI_DTYPES) + "}",
         help="compute dtype of generation: float32, bfloat16 (fast on CPUs with AVX-512 BF16 "
-        f"/ AMX), int8 (the CPU's quantised fast path) (default {default_help})")
+        f"/ AMX), int8 (the CPU's quantised fast path, in the parts of the model measured to keep "
+        f"its sound) (default {default_help})")

@@ -35,9 +35,10 @@ What makes it fast (see docs/benchmarks.md, section "Generation", for the figure
 
 In float32 the output matches ``model(...)`` to rounding (the tests check ``allclose``); in
 bfloat16 the spectral loss between the two stays far below 1% of the signal's log-power.
-``dtype=torch.int8`` (CPU only) runs every GEMM and the LSTM with int8 weights and
-dynamically quantised activations (:mod:`sing.models.int8`); its spectral loss against float32
-also stays below 1% of the log-power.
+``dtype=torch.int8`` (CPU only) runs the GEMMs and the LSTM with int8 weights and
+dynamically quantised activations (:mod:`sing.models.int8`): every part by default, or only the
+parts named in ``int8_parts`` (the others in float32; :func:`sing.models.int8_plan.plan_int8`
+chooses them so that the spectral loss against float32 stays below a budget of the log-power).
 
 The copy is a snapshot: build it again after the model's weights change.
 """
@@ -47,6 +48,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -59,11 +61,12 @@ from sing.models import frames as F_
 from sing.models.int8 import Int8Linear, Int8LSTM
 
 if TYPE_CHECKING:
+    from sing.models.config import SingConfig
     from sing.models.sing import SING
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FastSING", "GemmLinear", "cpu_has_native_bf16"]
+__all__ = ["FastSING", "GemmLinear", "cpu_has_native_bf16", "int8_part_flops", "int8_part_names"]
 
 
 def _mkldnn_ops_available() -> bool:
@@ -187,6 +190,26 @@ class GemmLinear:
         return 2 * self.in_features * self.out_features
 
 
+def int8_part_names(config: SingConfig) -> tuple[str, ...]:
+    """The parts of a model that ``FastSING(..., dtype=torch.int8, int8_parts=...)`` can run in
+    int8, in network order: ``lstm``, ``frames`` (the frames projection), ``first`` (the
+    decoder's context convolution), ``rewrite0``... (its 1x1 convolutions), ``output`` (the
+    transposed convolution)."""
+    rewrites = tuple(f"rewrite{i}" for i in range(config.rewrite_layers))
+    return ("lstm", "frames", "first", *rewrites, "output")
+
+
+def int8_part_flops(config: SingConfig) -> dict[str, int]:
+    """FLOPs (2 per multiply-add) per LSTM step / decoder position of each int8 part."""
+    h, d, c = config.hidden_size, config.frame_dim, config.channels
+    lstm = sum(8 * h * ((config.input_dim if layer == 0 else h) + h)
+               for layer in range(config.num_layers))
+    flops = {"lstm": lstm, "frames": 2 * h * d, "first": 2 * d * config.context_size * c,
+             "output": 2 * c * config.window}
+    flops.update({f"rewrite{i}": 2 * c * c for i in range(config.rewrite_layers)})
+    return {name: flops[name] for name in int8_part_names(config)}
+
+
 class FastSING:
     """Inference-only SING: fused LSTM in ``dtype`` + decoder as GEMMs + overlap-add
     (``dtype``: float32, bfloat16, float16, or int8 on the CPU: :mod:`sing.models.int8`).
@@ -205,6 +228,7 @@ class FastSING:
         workers: int | None = None,
         lstm_window: int | None = None,
         decode_chunk: int = 32,
+        int8_parts: Iterable[str] | None = None,
     ) -> None:
         if dtype not in (torch.float32, torch.bfloat16, torch.float16, torch.int8):
             raise ValueError(f"unsupported dtype {dtype} (float32, bfloat16, float16 or int8)")
@@ -214,6 +238,15 @@ class FastSING:
         int8 = dtype == torch.int8
         if int8 and self.device.type != "cpu":
             raise ValueError(f"int8 generation runs on the CPU, not {self.device}")
+        names = int8_part_names(model.config)
+        if int8_parts is not None and not int8:
+            raise ValueError("int8_parts is for dtype=torch.int8")
+        chosen = frozenset(names if int8_parts is None else int8_parts) if int8 else frozenset()
+        if chosen - set(names):
+            raise ValueError(f"unknown int8 parts {sorted(chosen - set(names))} "
+                             f"(valid: {', '.join(names)})")
+        #: The parts computing in int8 (:func:`int8_part_names`); empty unless dtype is int8.
+        self.int8_parts = chosen
         #: The dtype of the activations between layers (int8: float32, quantised per call).
         self.act_dtype = torch.float32 if int8 else dtype
         self.lstm_dtype = torch.float32 if int8 else (lstm_dtype or dtype)
@@ -229,34 +262,37 @@ class FastSING:
             logger.warning("this CPU has no native bfloat16 (AVX-512 BF16 / AMX): bfloat16 "
                            "generation is several times slower than float32 here")
 
-        def linear(weight: torch.Tensor, bias: torch.Tensor | None, relu: bool = False):
-            if int8:
+        def linear(part: str, weight: torch.Tensor, bias: torch.Tensor | None,
+                   relu: bool = False):
+            if part in chosen:
                 return Int8Linear(weight, bias, relu=relu)
-            return GemmLinear(weight, bias, dtype, relu=relu, packed=packed)
+            return GemmLinear(weight, bias, self.act_dtype, relu=relu, packed=packed)
 
         # -- sequence generator: the model's own embeddings, a fused LSTM copy in lstm_dtype -----
         self._generator = generator
-        if int8:
+        if "lstm" in chosen:
             self.lstm = Int8LSTM(generator.lstm)
         else:
             self.lstm = copy.deepcopy(generator.lstm).to(self.lstm_dtype).eval()
             self.lstm.requires_grad_(False)
         out = generator.output
-        self.frames_linear = linear(out.weight, out.bias)
+        self.frames_linear = linear("frames", out.weight, out.bias)
         # -- decoder: conv(k) -> GEMM on unfolded frames, 1x1 convs -> GEMMs, conv-transpose ----
         convs = [m for m in decoder.layers if isinstance(m, nn.Conv1d)]
         first, rewrites = convs[0], convs[1:]
         channels, frame_dim, k = first.weight.shape
         self.context = k
-        self.first = linear(first.weight.reshape(channels, frame_dim * k), first.bias, relu=True)
-        self.rewrites = [linear(c.weight[:, :, 0], c.bias, relu=True) for c in rewrites]
+        self.first = linear("first", first.weight.reshape(channels, frame_dim * k), first.bias,
+                            relu=True)
+        self.rewrites = [linear(f"rewrite{i}", c.weight[:, :, 0], c.bias, relu=True)
+                         for i, c in enumerate(rewrites)]
         last = decoder.layers[-1]
         with torch.no_grad():
             windowed = last.windowed_weight().float()  # [channels, 1, window]
         self.window = windowed.shape[-1]
         self.stride = last.stride[0]
         self.padding = last.padding[0]
-        self.output = linear(windowed[:, 0, :].t(), None)
+        self.output = linear("output", windowed[:, 0, :].t(), None)
         self.output_bias = last.bias.detach().float().clone() if last.bias is not None else None
 
     # -- sequence generator --------------------------------------------------------------------
@@ -284,6 +320,21 @@ class FastSING:
         b, length, h = hidden.shape
         rows = self.frames_linear(hidden.reshape(b * length, h))  # [B*L, D]
         return rows.reshape(b, length, -1).transpose(1, 2)
+
+    @torch.inference_mode()
+    def prefix(
+        self, instrument: torch.Tensor, pitch: torch.Tensor, velocity: torch.Tensor, steps: int
+    ) -> torch.Tensor:
+        """The decoder's output of a note's first ``steps`` frames (the LSTM is causal: they
+        are the whole note's first frames), unstripped: float32 Tensor[B, decoded_length(steps)].
+        A cheap stand-in for whole notes when comparing two copies (:mod:`sing.models.int8_plan`).
+        """
+        steps = min(int(steps), self.config.num_frames)
+        x = self._generator.inputs(instrument, pitch, velocity, 0, steps).to(self.lstm_dtype)
+        hidden, _ = self.lstm(x)
+        b = hidden.shape[0]
+        rows = self.frames_linear(hidden.reshape(b * steps, -1))
+        return self.decode(rows.reshape(b, steps, -1).transpose(1, 2), strip=False)
 
     # -- decoder -------------------------------------------------------------------------------
     def _positions(self, num_frames: int, strip: bool) -> tuple[int, int, int]:
