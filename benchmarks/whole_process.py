@@ -1,8 +1,10 @@
 """Whole processes: `sing generate` of N notes against a straightforward fp32 script.
 
 Both write the same notes (``--notes`` distinct GM notes of an untrained ``--preset`` model,
-paper by default: speed does not depend on the weights) as 16-bit WAV files, each in a fresh
-Python process timed from start to exit (imports, model load, generation, files):
+paper by default: speed does not depend on the weights, except through int8's plan,
+:mod:`sing.models.int8_plan`, which on random weights runs every part in int8) as 16-bit WAV
+files, each in a fresh Python process timed from start to exit (imports, model load,
+generation, files):
 
 * ``script``: what a user would write without the fast path: ``sing.api.load_model``, then
   the model's forward as plain PyTorch (``nn.LSTM`` and the decoder's convolution modules,

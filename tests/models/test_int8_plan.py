@@ -121,3 +121,16 @@ def test_shipped_model_int8_keeps_the_sound() -> None:
     assert 1e-4 < relative_spectral_loss(got, want) < 0.01
     everything = FastSING(model, dtype=torch.int8)(*notes)
     assert relative_spectral_loss(everything, want) > 0.01  # why there is a plan
+
+
+def test_relative_spectral_loss_short_notes() -> None:
+    torch.manual_seed(0)
+    want = torch.randn(2, 700) * 0.3
+    assert relative_spectral_loss(want, want) == 0.0
+    got = want * 1.1
+    value = relative_spectral_loss(got, want)  # a 512-point spectrogram: 700 < 1024 samples
+    from sing.dsp import log_power_spectrogram, spectral_loss
+
+    expected = (spectral_loss(got, want, n_fft=512, hop=128)
+                / log_power_spectrogram(want, n_fft=512, hop=128).mean()).item()
+    assert value == pytest.approx(expected) and value > 0.01
