@@ -220,14 +220,16 @@ def fast_copy(model: SING, dtype: torch.dtype | None = None):
 
     dtype = torch.float32 if dtype is None else dtype
     version = _weights_version(model)
-    with _FAST_LOCK:  # re-entrant: the int8 plan asks for the float32 copy
+    with _FAST_LOCK:
         copies = _FAST_COPIES.setdefault(model, {})
         entry = copies.get(dtype)
         if entry is None or entry[0] != version:
             if dtype == torch.int8:
                 from sing.models.int8_plan import planned_copy
 
-                plan, fast = planned_copy(model, reference=fast_copy(model, torch.float32))
+                known = copies.get(torch.float32)  # the float32 copy if one is in use, else
+                reference = known[1] if known and known[0] == version else None  # a passing one
+                plan, fast = planned_copy(model, reference=reference)
                 if not plan.parts:
                     logger.info("int8: no part of this model keeps its sound in int8 (%s); "
                                 "generating in float32", plan.describe())
