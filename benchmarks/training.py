@@ -19,7 +19,8 @@ row: the first step's extra seconds (compiling), the steady rate, the ratio to e
 steps a run needs before the compiling pays for itself. ``notes/CPU-s`` divides by the
 process's CPU time (all threads), which is what a shared machine has to give.
 ``--reference`` times the previous forms first (the encoder's and decoder's convolution
-modules and the ``torch.stft`` spectrogram, as training ran before issue 21): "x first" is
+modules and the ``torch.stft`` spectrogram's L1 through autograd, as training ran before
+issue 21; the new rows use the trainer's ``dsp.spectral_loss``, fused): "x first" is
 each row's rate over the first mode's; ``--rounds`` interleaves the modes and prints medians.
 """
 
@@ -106,7 +107,8 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
     """(wall seconds per training step (one batch) of ``stage`` after one warm-up step, CPU
     seconds per step, wall seconds of the warm-up step) ; ``compile``: the stage's modules
     under ``torch.compile``; ``reference``: the previous forms of the decoder
-    (``Decoder.forward_conv``) and of the spectrogram (``dsp.stft_log_power_spectrogram``)."""
+    (``Decoder.forward_conv``) and of the spectral loss (``dsp.stft_log_power_spectrogram``
+    and an L1 distance, through autograd)."""
     config = SingConfig.preset(preset, num_instruments=3)
     torch.manual_seed(0)
     wav = batch["wav"].to(device)
@@ -118,12 +120,17 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
     else:
         model = SING(config).to(device)
     module = model.generator if stage == "seq" else model
-    log_power = dsp.log_power_spectrogram
+    spectral_loss = dsp.spectral_loss  # the trainer's (the fused L1 when training)
     if reference:
         model.decoder.forward = model.decoder.forward_conv
         if stage == "ae":
             model.encoder.forward = model.encoder.forward_conv
-        log_power = dsp.stft_log_power_spectrogram
+
+        def spectral_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                reference_spec = dsp.stft_log_power_spectrogram(target)
+            return torch.nn.functional.l1_loss(dsp.stft_log_power_spectrogram(out),
+                                               reference_spec)
     opt = torch.optim.Adam(module.parameters(), lr=3e-4)
     if compile:
         if stage == "seq":
@@ -150,9 +157,7 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
             return
         with autocast:
             out = model(wav, strip=False) if stage == "ae" else model(*sym, strip=False)
-        with torch.no_grad():
-            reference_spec = log_power(target)
-        loss = torch.nn.functional.l1_loss(log_power(out.float()), reference_spec)
+        loss = spectral_loss(out.float(), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

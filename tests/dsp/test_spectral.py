@@ -10,6 +10,7 @@ import torch
 from sing.dsp import (
     MultiResolutionSpectralLoss,
     log_power_spectrogram,
+    reference_spectral_loss,
     spectral_loss,
     stft_log_power_spectrogram,
     wav_l1,
@@ -66,6 +67,53 @@ def test_log_power_spectrogram_gradient_matches_float64_reference(n_fft, hop, ep
         t = torch.from_numpy(x).requires_grad_(True)
         (form(t, n_fft, hop, eps) * torch.from_numpy(g)).sum().backward()
         assert np.max(np.abs(t.grad.numpy() - ref)) < 1e-10 * np.max(np.abs(ref))
+
+
+@pytest.mark.parametrize(("n_fft", "hop", "eps"), [(1024, 256, 1.0), (255, 100, 1e-3)])
+def test_fused_spectral_l1_matches_float64_reference(n_fft, hop, eps):
+    """The fused L1 (training: x needs a gradient, y does not) against NumPy float64: its
+    value is mean|LX - LY|, its gradient that of sum(sign(LX - LY) / M * LX); hops that do
+    not divide n_fft and a tail no frame covers included."""
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((2, 2, 3000)) * 0.3
+    lx, ly = reference_log_power(x, n_fft, hop, eps), reference_log_power(y, n_fft, hop, eps)
+    want = np.mean(np.abs(lx - ly))
+    want_grad = reference_log_power_grad(x, np.sign(lx - ly) / lx.size, n_fft, hop, eps)
+    t = torch.from_numpy(x).requires_grad_(True)
+    loss = spectral_loss(t, torch.from_numpy(y), n_fft=n_fft, hop=hop, eps=eps)
+    assert loss.grad_fn is not None and "SpectralL1" in type(loss.grad_fn).__name__
+    loss.backward()
+    assert abs(loss.item() - want) < 1e-12 * want
+    assert np.max(np.abs(t.grad.numpy() - want_grad)) < 1e-10 * np.max(np.abs(want_grad))
+    covered = (3000 - n_fft) // hop * hop + n_fft  # samples after the last frame: no gradient
+    assert covered < 3000 and np.all(t.grad.numpy()[:, covered:] == 0)
+
+
+def test_fused_and_autograd_spectral_l1_agree_in_float32():
+    """The two implementations side by side, as training runs them (float32, batch of 16-s
+    notes cut short), and the cases that keep the autograd form."""
+    torch.manual_seed(5)
+    x = (0.2 * torch.randn(4, 20000)).requires_grad_(True)
+    y = 0.2 * torch.randn(4, 20000)
+    fused = spectral_loss(x, y)
+    (g_fused,) = torch.autograd.grad(fused, x)
+    plain = reference_spectral_loss(x, y)
+    (g_plain,) = torch.autograd.grad(plain, x)
+    assert fused.item() == pytest.approx(plain.item(), rel=1e-6)
+    assert (g_fused - g_plain).abs().max() < 1e-4 * g_plain.abs().max()
+    # a 1-D signal, and bfloat16 (autocast's output): computed in float32, gradient in kind
+    one = x[0].detach().requires_grad_(True)
+    spectral_loss(one, y[0]).backward()
+    assert one.grad.shape == one.shape and one.grad.abs().max() > 0
+    low = x.detach().bfloat16().requires_grad_(True)
+    spectral_loss(low, y).backward()
+    assert low.grad.dtype == torch.bfloat16
+    # y needs a gradient too, or no gradient at all: the autograd form
+    y2 = y.clone().requires_grad_(True)
+    loss = spectral_loss(x, y2)
+    assert "SpectralL1" not in type(loss.grad_fn).__name__
+    with torch.no_grad():
+        assert spectral_loss(x, y).item() == pytest.approx(plain.item(), rel=1e-6)
 
 
 def test_fft_and_stft_forms_agree_in_float32():

@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_RESOLUTIONS",
     "MultiResolutionSpectralLoss",
     "log_power_spectrogram",
+    "reference_spectral_loss",
     "spectral_loss",
     "stft_log_power_spectrogram",
     "wav_l1",

@@ -50,13 +50,14 @@ class Decoder(nn.Module):
         k = first.kernel_size[0]
         b = frames.shape[0]
         # [B, D, L] -> [B, L - k + 1, D * k]: each position's context, in the weight's order
-        context = frames.unfold(2, k, 1).transpose(1, 2).reshape(b, -1, first.in_channels * k)
+        # rows kept 2-D [B * M, C]: addmm's backward then needs no copies of 3-D activations
+        context = frames.unfold(2, k, 1).transpose(1, 2).reshape(-1, first.in_channels * k)
         h = F.linear(context, first.weight.reshape(first.out_channels, -1), first.bias).relu_()
         for conv in self.layers[2:-1:2]:
             h = F.linear(h, conv.weight.reshape(conv.out_channels, conv.in_channels),
                          conv.bias).relu_()
-        pieces = h @ last.windowed_weight()[:, 0, :]  # [B, M, window]
-        wav = overlap_add(pieces, last.stride[0])
+        pieces = h @ last.windowed_weight()[:, 0, :]  # [B * M, window]
+        wav = overlap_add(pieces.reshape(b, -1, pieces.shape[-1]), last.stride[0])
         pad = last.padding[0]
         wav = wav[:, pad : wav.shape[1] - pad]
         return wav if last.bias is None else wav + last.bias

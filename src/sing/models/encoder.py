@@ -42,12 +42,15 @@ class Encoder(nn.Module):
         products, equal to :meth:`forward_conv` up to rounding."""
         first, last = self.layers[0], self.layers[-1]
         windows = padded.unfold(-1, first.kernel_size[0], first.stride[0])  # [B, L, window]
-        h = F.linear(windows, first.windowed_weight()[:, 0, :], first.bias).relu_()
+        b, length = windows.shape[:2]
+        # rows kept 2-D [B * L, C]: addmm's backward then needs no copies of 3-D activations
+        h = F.linear(windows.reshape(b * length, -1), first.windowed_weight()[:, 0, :],
+                     first.bias).relu_()
         for conv in self.layers[2:-1:2]:
             h = F.linear(h, conv.weight.reshape(conv.out_channels, conv.in_channels),
                          conv.bias).relu_()
         frames = F.linear(h, last.weight.reshape(last.out_channels, last.in_channels), last.bias)
-        return frames.transpose(1, 2).contiguous()
+        return frames.reshape(b, length, -1).transpose(1, 2).contiguous()
 
     def forward_conv(self, padded: torch.Tensor) -> torch.Tensor:
         """The reference form of :meth:`forward`: the convolution modules themselves."""
