@@ -225,15 +225,15 @@ def fast_copy(model: SING, dtype: torch.dtype | None = None):
         entry = copies.get(dtype)
         if entry is None or entry[0] != version:
             if dtype == torch.int8:
-                from sing.models.int8_plan import planned_copy
+                from sing.models.int8_plan import plan_int8
 
                 known = copies.get(torch.float32)  # the float32 copy if one is in use, else
                 reference = known[1] if known and known[0] == version else None  # a passing one
-                plan, fast = planned_copy(model, reference=reference)
+                plan = plan_int8(model, reference=reference)
                 if not plan.parts:
                     logger.info("int8: no part of this model keeps its sound in int8 (%s); "
                                 "generating in float32", plan.describe())
-                entry = (version, fast)
+                entry = (version, plan.copy)
             else:
                 entry = (version, FastSING(model, dtype=dtype))
             copies[dtype] = entry

@@ -12,12 +12,7 @@ from test_fast import NOTES, make_model
 
 from sing.models.fast import FastSING, int8_part_flops, int8_part_names
 from sing.models.int8 import Int8Linear, Int8LSTM, int8_available
-from sing.models.int8_plan import (
-    calibration_notes,
-    plan_int8,
-    planned_copy,
-    relative_spectral_loss,
-)
+from sing.models.int8_plan import calibration_notes, plan_int8, relative_spectral_loss
 
 pytestmark = pytest.mark.skipif(not int8_available(), reason="no fbgemm / x86 int8 engine")
 
@@ -72,7 +67,8 @@ def test_plan_holds_its_budget() -> None:
     assert 0 < everything.error <= everything.budget
     # a budget below the all-int8 error: the plan keeps what fits, measured, within it
     tight = everything.error * 0.6
-    plan, fast = planned_copy(model, budget=tight, notes=8, steps=16)
+    plan = plan_int8(model, budget=tight, notes=8, steps=16)
+    fast = plan.copy
     assert plan.parts != names and plan.error <= tight
     assert set(plan.alone) == set(names) and all(v > 0 for v in plan.alone.values())
     assert fast.int8_parts == set(plan.parts)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_BUDGET", "Int8Plan", "calibration_notes", "plan_int8", "planned_copy",
+__all__ = ["DEFAULT_BUDGET", "Int8Plan", "calibration_notes", "plan_int8",
            "relative_spectral_loss"]
 
 #: The planning budget: three quarters of the 1% of issue 21's quality check, a margin for
@@ -58,6 +58,7 @@ class Int8Plan:
         budget: the budget it was planned for.
         int8_share: the fraction of the network's FLOPs that run in int8.
         alone: each part's error when it alone runs in int8 (empty if every part fitted).
+        copy: the int8 FastSING copy that runs the plan (the one the calibration built).
     """
 
     parts: tuple[str, ...]
@@ -65,6 +66,7 @@ class Int8Plan:
     budget: float
     int8_share: float
     alone: dict[str, float] = field(default_factory=dict)
+    copy: FastSING | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
         """One line: what runs in int8 and what it costs."""
@@ -117,21 +119,8 @@ def plan_int8(
         notes, steps: calibration notes, and the frames generated of each.
         reference: the model's float32 FastSING copy, if the caller has one.
     Returns:
-        the :class:`Int8Plan`.
+        the :class:`Int8Plan`; its ``copy`` is the int8 FastSING copy that runs it.
     """
-    return planned_copy(model, budget=budget, notes=notes, steps=steps, reference=reference)[0]
-
-
-def planned_copy(
-    model: SING,
-    *,
-    budget: float = DEFAULT_BUDGET,
-    notes: int = CALIBRATION_NOTES,
-    steps: int = CALIBRATION_STEPS,
-    reference: FastSING | None = None,
-) -> tuple[Int8Plan, FastSING]:
-    """:func:`plan_int8` and the int8 FastSING copy of ``model`` that runs the plan (the one
-    the calibration built, when it did)."""
     if not budget > 0:
         raise ValueError(f"budget must be > 0, not {budget}")
     config = model.config
@@ -149,20 +138,20 @@ def planned_copy(
         copies[parts] = FastSING(model, torch.int8, int8_parts=parts)
         return relative_spectral_loss(copies[parts].prefix(*args), want)
 
-    def plan(parts: tuple[str, ...], err: float, alone: dict[str, float]
-             ) -> tuple[Int8Plan, FastSING]:
+    def plan(parts: tuple[str, ...], err: float, alone: dict[str, float]) -> Int8Plan:
         share = sum(flops[p] for p in parts) / total
-        result = Int8Plan(tuple(p for p in names if p in parts), err, budget, share, alone)
-        logger.debug(result.describe())
         copy = copies.get(parts) or FastSING(model, torch.int8, int8_parts=parts)
         copies.clear()
-        return result, copy
+        result = Int8Plan(tuple(p for p in names if p in parts), err, budget, share, alone,
+                          copy)
+        logger.debug(result.describe())
+        return result
 
     everything = error(names)
     if everything <= budget:
         return plan(names, everything, {})
     copies.clear()
-    alone = {}
+    alone: dict[str, float] = {}
     for part in names:
         alone[part] = error((part,))
         copies.clear()
@@ -174,7 +163,6 @@ def planned_copy(
         trial = error((*kept, part))
         if trial <= budget:
             kept, kept_error = (*kept, part), trial
-            copies.update({kept: copies[kept]})
-        else:
-            copies.pop((*kept, part))
+        for key in [k for k in copies if k != kept]:  # keep only the copy of the plan so far
+            del copies[key]
     return plan(kept, kept_error, alone)
