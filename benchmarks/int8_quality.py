@@ -25,7 +25,7 @@ import torch
 from sing import api
 from sing.generation import fast_copy, resolve_notes
 from sing.models.fast import FastSING
-from sing.models.int8_plan import relative_spectral_loss
+from sing.models.int8_plan import plan_int8, relative_spectral_loss
 
 SHIPPED = Path(__file__).resolve().parents[1] / "src" / "sing" / "pretrained" / "gm.safetensors"
 
@@ -60,11 +60,9 @@ def main() -> None:
           f"({'test split of ' + args.data.name if args.data else 'random'}), batch "
           f"{args.batch_size}, {platform.machine()}, {torch.get_num_threads()} threads")
     start = time.process_time()
-    planned = fast_copy(model, torch.int8)
+    plan = plan_int8(model)  # what the generation path's int8 copy runs (fast_copy)
     plan_s = time.process_time() - start
-    from sing.models.int8_plan import plan_int8
-
-    plan = plan_int8(model)
+    planned = plan.copy
     print(f"# {plan.describe()}; planning {plan_s:.2f} CPU-s")
     if plan.alone:
         print("# each part alone in int8: " + ", ".join(f"{k} {v:.2%}"
