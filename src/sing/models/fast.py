@@ -177,8 +177,9 @@ class GemmLinear:
         y = F.linear(x, self.weight, self.bias)
         return F.relu_(y) if self.relu else y
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """x: Tensor[N, in_features] -> Tensor[N, out_features] in ``dtype``."""
+    def __call__(self, x: torch.Tensor, consume: bool = False) -> torch.Tensor:
+        """x: Tensor[N, in_features] -> Tensor[N, out_features] in ``dtype`` (``consume``: x
+        is the caller's temporary; unused here, see :class:`sing.models.int8.Int8Linear`)."""
         x = x.to(self.dtype)
         if self.packed_weight is not None:
             return self._packed_call(x.contiguous(), self.packed_weight)
@@ -318,7 +319,7 @@ class FastSING:
         ).to(self.lstm_dtype)
         hidden, _ = self.lstm(x)  # [B, L, H]
         b, length, h = hidden.shape
-        rows = self.frames_linear(hidden.reshape(b * length, h))  # [B*L, D]
+        rows = self.frames_linear(hidden.reshape(b * length, h), consume=True)  # [B*L, D]
         return rows.reshape(b, length, -1).transpose(1, 2)
 
     @torch.inference_mode()
@@ -333,7 +334,7 @@ class FastSING:
         x = self._generator.inputs(instrument, pitch, velocity, 0, steps).to(self.lstm_dtype)
         hidden, _ = self.lstm(x)
         b = hidden.shape[0]
-        rows = self.frames_linear(hidden.reshape(b * steps, -1))
+        rows = self.frames_linear(hidden.reshape(b * steps, -1), consume=True)
         return self.decode(rows.reshape(b, steps, -1).transpose(1, 2), strip=False)
 
     # -- decoder -------------------------------------------------------------------------------
@@ -364,10 +365,10 @@ class FastSING:
         # im2col: row j = frames j..j+k-1, ordered (D, k) like the conv weight.
         cols = frames[:, :, start : stop + k - 1].unfold(2, k, 1).transpose(1, 2)  # [B,n,D,k]
         rows = cols.reshape(b * n, d * k) if mask is None else cols[mask].reshape(-1, d * k)
-        h = self.first(rows)
+        h = self.first(rows, consume=True)  # rows: a copy (unfold + reshape, or the mask)
         for layer in self.rewrites:
-            h = layer(h)
-        out = self.output(h).float()
+            h = layer(h, consume=True)
+        out = self.output(h, consume=True).float()
         if mask is None:
             return out.reshape(b, n, self.window)
         full = torch.zeros(b, n, self.window, dtype=torch.float32, device=out.device)
@@ -492,7 +493,7 @@ class FastSING:
                             instrument, pitch, velocity, start, n, instrument_embedding
                         )
                         hidden, state = self.lstm(x.to(self.lstm_dtype), state)
-                        rows = self.frames_linear(hidden.reshape(b * n, -1))
+                        rows = self.frames_linear(hidden.reshape(b * n, -1), consume=True)
                         buffer[:, :, start : start + n] = rows.reshape(b, n, -1).transpose(1, 2)
                         with cond:
                             progress["ready"] = start + n

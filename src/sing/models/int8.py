@@ -95,13 +95,16 @@ class Int8Linear:
         self.packed = _packed(weight, None)
         self.bias = None if bias is None else bias.detach().float().cpu().contiguous()
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """x: Tensor[N, in_features] -> float32 Tensor[N, out_features]."""
+    def __call__(self, x: torch.Tensor, consume: bool = False) -> torch.Tensor:
+        """x: Tensor[N, in_features] -> float32 Tensor[N, out_features]. ``consume``: x is the
+        caller's temporary and may be overwritten (saves a tensor as large as x: on the CPU
+        each fresh large tensor costs its page faults)."""
         x = x.float()
-        rows = x.abs().amax(dim=1, keepdim=True)
+        # max |x| per row without an |x| temporary
+        rows = torch.maximum(x.amax(dim=1, keepdim=True), x.amin(dim=1, keepdim=True).neg_())
         rows = torch.where(rows > 0, rows, torch.ones_like(rows))
-        y = torch.ops.quantized.linear_dynamic((x / rows).contiguous(), self.packed,
-                                               REDUCE_RANGE)
+        scaled = x.div_(rows) if consume and x.is_contiguous() else (x / rows).contiguous()
+        y = torch.ops.quantized.linear_dynamic(scaled, self.packed, REDUCE_RANGE)
         y.mul_(rows)
         if self.bias is not None:
             y.add_(self.bias)
