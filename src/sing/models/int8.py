@@ -56,11 +56,15 @@ def quantize_weight(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     Returns:
         (int8 Tensor[out, in], float64 Tensor[out] of scales): ``weight ~ q * scale[:, None]``.
     """
-    w = weight.detach().to("cpu", torch.float64, copy=True)
-    amax = torch.maximum(w.amax(dim=1), w.amin(dim=1).neg())
-    scale = torch.where(amax > 0, amax / 127, torch.ones_like(amax))
-    q = w.div_(scale[:, None]).round_().clamp_(-127, 127).to(torch.int8)
-    return q, scale
+    weight = weight.detach().to("cpu")
+    qs, scales = [], []
+    for block in weight.split(256):  # float64 temporaries of 256 rows, not of the whole matrix
+        w = block.to(torch.float64, copy=True)
+        amax = torch.maximum(w.amax(dim=1), w.amin(dim=1).neg())
+        scale = torch.where(amax > 0, amax / 127, torch.ones_like(amax))
+        qs.append(w.div_(scale[:, None]).round_().clamp_(-127, 127).to(torch.int8))
+        scales.append(scale)
+    return torch.cat(qs), torch.cat(scales)
 
 
 def _packed(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
