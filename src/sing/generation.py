@@ -200,7 +200,7 @@ def measured_backend(model: SING, dtype: torch.dtype, batch_size: int) -> str:
 # One fast copy per (model, dtype), rebuilt when the model's weights change (their in-place
 # version counters move) or it moves device.
 _FAST_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_FAST_LOCK = threading.RLock()
+_FAST_LOCK = threading.Lock()
 
 
 def _weights_version(model: SING) -> tuple:

@@ -304,18 +304,19 @@ class FastSING:
         pitch: torch.Tensor,
         velocity: torch.Tensor,
         instrument_embedding: torch.Tensor | None = None,
+        steps: int | None = None,
     ) -> torch.Tensor:
-        """Frames of a whole note.
+        """Frames of a whole note (or of its first ``steps``: the LSTM is causal).
 
         Args:
             instrument, pitch, velocity: LongTensor[B] (model indices).
             instrument_embedding: Tensor[B, instrument_dim] instead of ``instrument``.
         Returns:
             Tensor[B, frame_dim, L] in ``dtype``, the decoder's layout (L = num_frames, 265 for
-            the paper).
+            the paper, or ``steps``).
         """
         x = self._generator.inputs(
-            instrument, pitch, velocity, instrument_embedding=instrument_embedding
+            instrument, pitch, velocity, 0, steps, instrument_embedding=instrument_embedding
         ).to(self.lstm_dtype)
         hidden, _ = self.lstm(x)  # [B, L, H]
         b, length, h = hidden.shape
@@ -331,11 +332,7 @@ class FastSING:
         A cheap stand-in for whole notes when comparing two copies (:mod:`sing.models.int8_plan`).
         """
         steps = min(int(steps), self.config.num_frames)
-        x = self._generator.inputs(instrument, pitch, velocity, 0, steps).to(self.lstm_dtype)
-        hidden, _ = self.lstm(x)
-        b = hidden.shape[0]
-        rows = self.frames_linear(hidden.reshape(b * steps, -1), consume=True)
-        return self.decode(rows.reshape(b, steps, -1).transpose(1, 2), strip=False)
+        return self.decode(self.frames(instrument, pitch, velocity, steps=steps), strip=False)
 
     # -- decoder -------------------------------------------------------------------------------
     def _positions(self, num_frames: int, strip: bool) -> tuple[int, int, int]:
@@ -365,7 +362,9 @@ class FastSING:
         # im2col: row j = frames j..j+k-1, ordered (D, k) like the conv weight.
         cols = frames[:, :, start : stop + k - 1].unfold(2, k, 1).transpose(1, 2)  # [B,n,D,k]
         rows = cols.reshape(b * n, d * k) if mask is None else cols[mask].reshape(-1, d * k)
-        h = self.first(rows, consume=True)  # rows: a copy (unfold + reshape, or the mask)
+        # rows is a copy of the frames (unfold + reshape, or the mask) except in corner cases
+        own = rows.untyped_storage().data_ptr() != frames.untyped_storage().data_ptr()
+        h = self.first(rows, consume=own)
         for layer in self.rewrites:
             h = layer(h, consume=True)
         out = self.output(h, consume=True).float()
