@@ -227,8 +227,9 @@ def fast_copy(model: SING, dtype: torch.dtype | None = None):
             if dtype == torch.int8:
                 from sing.models.int8_plan import plan_int8
 
-                known = copies.get(torch.float32)  # the float32 copy if one is in use, else
-                reference = known[1] if known and known[0] == version else None  # a passing one
+                # the float32 copy if one is in use (else the plan builds one and drops it)
+                known = copies.get(torch.float32)
+                reference = known[1] if known and known[0] == version else None
                 plan = plan_int8(model, reference=reference)
                 if not plan.parts:
                     logger.info("int8: no part of this model keeps its sound in int8 (%s); "

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from sing.dsp import log_power_spectrogram, spectral_loss
+from sing.dsp import log_power_spectrogram
 from sing.models.fast import FastSING, int8_part_flops, int8_part_names
 
 if TYPE_CHECKING:
@@ -81,10 +81,14 @@ def relative_spectral_loss(got: torch.Tensor, want: torch.Tensor) -> float:
     issue 21 (below 0.01: int8 keeps the sound). The paper's 1024-point spectrogram, or, for
     notes shorter than that, the largest power of two that fits (hop a quarter of it)."""
     n_fft = min(1024, 1 << (want.shape[-1].bit_length() - 1))
-    power = log_power_spectrogram(want, n_fft=n_fft, hop=max(1, n_fft // 4)).mean()
-    if power <= 0:
-        return 0.0 if torch.equal(got, want) else float("inf")
-    return (spectral_loss(got, want, n_fft=n_fft, hop=max(1, n_fft // 4)) / power).item()
+    hop = max(1, n_fft // 4)
+    with torch.no_grad():
+        reference = log_power_spectrogram(want, n_fft=n_fft, hop=hop)
+        power = reference.mean()
+        if power <= 0:
+            return 0.0 if torch.equal(got, want) else float("inf")
+        distance = (log_power_spectrogram(got, n_fft=n_fft, hop=hop) - reference).abs().mean()
+    return (distance / power).item()
 
 
 def calibration_notes(vocabulary: Vocabulary | None, num_instruments: int,
@@ -132,37 +136,34 @@ def plan_int8(
     args = (instrument, pitch.clamp(max=config.num_pitches - 1), velocity, steps)
     reference = reference or FastSING(model, dtype=torch.float32)
     want = reference.prefix(*args)
-    copies: dict[tuple[str, ...], FastSING] = {}
 
-    def error(parts: tuple[str, ...]) -> float:
-        copies[parts] = FastSING(model, torch.int8, int8_parts=parts)
-        return relative_spectral_loss(copies[parts].prefix(*args), want)
+    def measure(parts: tuple[str, ...]) -> tuple[float, FastSING]:
+        copy = FastSING(model, torch.int8, int8_parts=parts)
+        return relative_spectral_loss(copy.prefix(*args), want), copy
 
-    def plan(parts: tuple[str, ...], err: float, alone: dict[str, float]) -> Int8Plan:
+    def plan(parts: tuple[str, ...], err: float, alone: dict[str, float],
+             copy: FastSING | None) -> Int8Plan:
         share = sum(flops[p] for p in parts) / total
-        copy = copies.get(parts) or FastSING(model, torch.int8, int8_parts=parts)
-        copies.clear()
+        copy = copy or FastSING(model, torch.int8, int8_parts=parts)
         result = Int8Plan(tuple(p for p in names if p in parts), err, budget, share, alone,
                           copy)
         logger.debug(result.describe())
         return result
 
-    everything = error(names)
+    everything, copy = measure(names)
     if everything <= budget:
-        return plan(names, everything, {})
-    copies.clear()
-    alone: dict[str, float] = {}
-    for part in names:
-        alone[part] = error((part,))
-        copies.clear()
+        return plan(names, everything, {}, copy)
+    del copy
+    alone = {part: measure((part,))[0] for part in names}
     kept: tuple[str, ...] = ()
-    kept_error = 0.0
+    kept_error, kept_copy = 0.0, None
     for part in sorted(names, key=lambda p: (alone[p] / flops[p], names.index(p))):
         if alone[part] > budget:
             continue
-        trial = error((*kept, part))
+        if not kept:  # the first part that fits: measured already, its copy built at the end
+            kept, kept_error = (part,), alone[part]
+            continue
+        trial, copy = measure((*kept, part))
         if trial <= budget:
-            kept, kept_error = (*kept, part), trial
-        for key in [k for k in copies if k != kept]:  # keep only the copy of the plan so far
-            del copies[key]
-    return plan(kept, kept_error, alone)
+            kept, kept_error, kept_copy = (*kept, part), trial, copy
+    return plan(kept, kept_error, alone, kept_copy)
