@@ -12,7 +12,9 @@ generation, files):
   runs its decoder as GEMMs since 2026-12-03) in float32 on batches of ``--batch-size`` under
   ``torch.inference_mode()``, then ``soundfile.write`` per note;
 * ``sing generate --list NOTES --dtype D`` for each ``--dtypes`` D (the one generation path:
-  ``sing.generation.choose_backend`` picks the network).
+  ``sing.generation.choose_backend`` picks the network); for int8 twice: with an empty
+  ``SING_CACHE_DIR`` (the first run on a machine: the process measures the int8 plan), then
+  with the plan that run cached (every later run, :mod:`sing.models.int8_plan_cache`).
 
 The processes are interleaved (one of each per repeat) and the ratio script / generate is
 taken per repeat, then the median, for the wall clock and for the CPU seconds of each
@@ -82,11 +84,13 @@ def note_names(model_path: Path, count: int) -> list[str]:
     return sorted(names)
 
 
-def timed(argv: list[str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds: user + system, all threads) of a fresh process."""
+def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system, all threads) of a fresh process (``env``:
+    variables set for it)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, **(env or {})})
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -119,14 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(args.repeats):
             runs["script"].append(timed([sys.executable, str(script), str(model), str(notes),
                                          str(tmp / f"script{r}"), str(args.batch_size)]))
+            cache = tmp / f"cache{r}"  # empty: each repeat measures int8's plan afresh
             for dtype in args.dtypes:
-                runs[dtype].append(timed([
-                    sys.executable, "-m", "sing", "-q", "generate", "--model", str(model),
-                    "--list", str(notes), "--out", str(tmp / f"{dtype}{r}"), "--dtype", dtype,
-                    "--batch-size", str(args.batch_size)]))
+                for name in (dtype, "int8, plan cached") if dtype == "int8" else (dtype,):
+                    runs.setdefault(name, []).append(timed([
+                        sys.executable, "-m", "sing", "-q", "generate", "--model", str(model),
+                        "--list", str(notes), "--out", str(tmp / f"{name.replace(' ', '')}{r}"),
+                        "--dtype", dtype, "--batch-size", str(args.batch_size)],
+                        {"SING_CACHE_DIR": str(cache)}))
             print(f"# repeat {r + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f} s" for k, v in
                                                    runs.items()), flush=True)
-        print(f"{'process':<30} {'wall s':>8} {'x script':>9} {'CPU s':>8} {'x script (CPU)':>14}")
+        print(f"{'process':<40} {'wall s':>8} {'x script':>9} {'CPU s':>8} {'x script (CPU)':>14}")
         for name, measured in runs.items():
             row = []
             for i in (0, 1):
@@ -135,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                     s[i] / m[i] for s, m in zip(runs["script"], measured, strict=True)))
             label = "straightforward fp32 script" if name == "script" else \
                 f"sing generate --dtype {name}"
-            print(f"{label:<30} {row[0]:>8.1f} {row[1]:>9.2f} {row[2]:>8.1f} {row[3]:>14.2f}")
+            print(f"{label:<40} {row[0]:>8.1f} {row[1]:>9.2f} {row[2]:>8.1f} {row[3]:>14.2f}")
         print(f"# machine at end: {machine_load()}")
     return 0
 

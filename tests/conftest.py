@@ -23,6 +23,16 @@ GM_PROGRAMS = (0, 40, 73)
 GM_PITCHES = tuple(range(57, 65))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def sing_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The session's own cache folder (``SING_CACHE_DIR``: int8 plans), never the user's;
+    subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("sing-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SING_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def gm_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Path of a small FluidR3 jsonwav folder (examples.json, audio/, split.json)."""

@@ -212,7 +212,8 @@ def fast_copy(model: SING, dtype: torch.dtype | None = None):
     (default float32), built once and reused while the model's weights are unchanged.
 
     For ``torch.int8`` the parts that run in int8 are those :func:`sing.models.int8_plan.
-    plan_int8` measures to keep the sound (the others float32); the plan is logged at debug
+    plan_int8` measures to keep the sound (the others float32), remembered across processes
+    by :func:`sing.models.int8_plan_cache.cached_plan_int8`; the plan is logged at debug
     level."""
     import torch
 
@@ -225,12 +226,12 @@ def fast_copy(model: SING, dtype: torch.dtype | None = None):
         entry = copies.get(dtype)
         if entry is None or entry[0] != version:
             if dtype == torch.int8:
-                from sing.models.int8_plan import plan_int8
+                from sing.models.int8_plan_cache import cached_plan_int8
 
                 # the float32 copy if one is in use (else the plan builds one and drops it)
                 known = copies.get(torch.float32)
                 reference = known[1] if known and known[0] == version else None
-                plan = plan_int8(model, reference=reference)
+                plan = cached_plan_int8(model, reference=reference)
                 if not plan.parts:
                     logger.info("int8: no part of this model keeps its sound in int8 (%s); "
                                 "generating in float32", plan.describe())
