@@ -81,6 +81,8 @@ def test_key_covers_weights_settings_and_kernels(monkeypatch: pytest.MonkeyPatch
     '{"format": 1, "parts": ["output"], "error": NaN, "alone": {}}',
     json.dumps({"format": PLAN_FORMAT, "parts": ["output"], "error": 0.001,
                 "alone": {"output": -1}}),
+    json.dumps({"format": PLAN_FORMAT, "parts": ["output"], "error": 0.001,
+                "alone": {"output": 0.001}, "padding": "x" * 100_000}),
 ])
 def test_broken_file_is_measured_again_and_replaced(tmp_path: Path, content) -> None:
     model = make_model("tiny")

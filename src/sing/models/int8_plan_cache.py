@@ -51,6 +51,8 @@ __all__ = ["cache_dir", "cached_plan_int8", "plan_key"]
 
 #: Bumped whenever what a plan means or how it is measured changes.
 PLAN_FORMAT = 1
+#: A plan file is a few hundred bytes; anything far larger is not read.
+MAX_FILE_BYTES = 64 * 1024
 #: The environment variables that choose the kernels' instruction sets (and so the float32
 #: reference's rounding the plan was measured against).
 ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "FBGEMM_ENABLE_INSTRUCTIONS", "MKL_ENABLE_INSTRUCTIONS",
@@ -98,6 +100,9 @@ def _read(path: Path, model: SING, budget: float) -> Int8Plan | None:
     """The plan stored at ``path``, or None if there is none or it is not a valid plan of
     this model (the reason logged at debug level)."""
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            logger.debug("ignoring the int8 plan cache file %s (larger than a plan)", path)
+            return None
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
