@@ -22,6 +22,7 @@ notes' worth of generation.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -67,6 +68,18 @@ class Int8Plan:
     int8_share: float
     alone: dict[str, float] = field(default_factory=dict)
     copy: FastSING | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, model: SING, parts: Iterable[str], error: float, budget: float,
+           alone: dict[str, float] | None = None, copy: FastSING | None = None) -> Int8Plan:
+        """The plan running ``parts`` of ``model`` in int8 (put in network order; its FLOP
+        share derived), with the int8 copy that runs it (``copy``, or built)."""
+        names = int8_part_names(model.config)
+        chosen = tuple(p for p in names if p in set(parts))
+        flops = int8_part_flops(model.config)
+        share = sum(flops[p] for p in chosen) / sum(flops.values())
+        copy = copy or FastSING(model, torch.int8, int8_parts=chosen)
+        return cls(chosen, error, budget, share, dict(alone or {}), copy)
 
     def describe(self) -> str:
         """One line: what runs in int8 and what it costs."""
@@ -130,7 +143,6 @@ def plan_int8(
     config = model.config
     names = int8_part_names(config)
     flops = int8_part_flops(config)
-    total = sum(flops.values())
     instrument, pitch, velocity = calibration_notes(
         getattr(model, "vocabulary", None), config.num_instruments, config.num_velocities, notes)
     args = (instrument, pitch.clamp(max=config.num_pitches - 1), velocity, steps)
@@ -143,10 +155,7 @@ def plan_int8(
 
     def plan(parts: tuple[str, ...], err: float, alone: dict[str, float],
              copy: FastSING | None) -> Int8Plan:
-        share = sum(flops[p] for p in parts) / total
-        copy = copy or FastSING(model, torch.int8, int8_parts=parts)
-        result = Int8Plan(tuple(p for p in names if p in parts), err, budget, share, alone,
-                          copy)
+        result = Int8Plan.of(model, parts, err, budget, alone, copy)
         logger.debug(result.describe())
         return result
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from sing.errors import SingError
-from sing.models.fast import FastSING, int8_part_flops, int8_part_names
+from sing.models.fast import FastSING, int8_part_names
 from sing.models.int8_plan import (
     CALIBRATION_NOTES,
     CALIBRATION_STEPS,
@@ -123,11 +123,8 @@ def _read(path: Path, model: SING, budget: float) -> Int8Plan | None:
     if not valid:
         logger.debug("ignoring the int8 plan cache file %s (not a plan of this model)", path)
         return None
-    flops = int8_part_flops(model.config)
-    share = sum(flops[p] for p in parts) / sum(flops.values())
-    chosen = tuple(p for p in names if p in parts)
-    return Int8Plan(chosen, float(error), budget, share, {k: float(v) for k, v in alone.items()},
-                    FastSING(model, torch.int8, int8_parts=chosen))
+    return Int8Plan.of(model, parts, float(error), budget,
+                       {k: float(v) for k, v in alone.items()})
 
 
 def _write(path: Path, plan: Int8Plan) -> None:
