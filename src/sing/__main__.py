@@ -1,6 +1,6 @@
 """``python -m sing`` runs the command line."""
 
-from sing.cli import main
+from sing.cli import console
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(console())

@@ -174,3 +174,26 @@ def test_a_hold_the_model_gives_is_used(tmp_path: Path, tiny_model_file: Path):
     path = _hostile(tiny_model_file, tmp_path / "h.safetensors", _hold(0.25))
     model = sing.api.load_model(path)
     assert model_hold(model) == 4000  # 0.25 s at 16 kHz
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_finite_check_agrees_with_numpy_elementwise(dtype):
+    """validation._all_finite (one min/max reduction) against NumPy's element-wise isfinite in
+    float64, on tensors with a NaN, an infinity of either sign, or neither, anywhere."""
+    import numpy as np
+    import torch
+
+    from sing.models.validation import _all_finite
+
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        values = rng.standard_normal(int(rng.integers(1, 300))) * 10.0 ** rng.integers(-3, 4)
+        special = trial % 4
+        if special:
+            values[int(rng.integers(len(values)))] = (np.nan, np.inf, -np.inf)[special - 1]
+        want = bool(np.isfinite(values).all())
+        tensor = torch.from_numpy(values).to(getattr(torch, dtype))
+        assert _all_finite(tensor) is want
+        if dtype != "bfloat16":
+            assert _all_finite(tensor.numpy()) is want
+    assert _all_finite(torch.zeros(0)) and _all_finite(np.zeros((0, 3)))

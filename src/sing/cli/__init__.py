@@ -6,6 +6,10 @@ command line names a command, only the module of that command is imported and re
 (:data:`COMMANDS`): ``sing render`` then never imports what training needs. A command
 function takes the parsed ``argparse.Namespace`` and returns an exit code.
 
+The console script and ``python -m sing`` enter through :func:`console`, which first restarts
+the process with glibc keeping freed memory for reuse (:mod:`sing.utils.allocator`);
+:func:`main` itself leaves the process's allocator alone.
+
 Errors a user can cause are :class:`sing.errors.SingError`: printed as one line
 ``sing: error: <file>: <problem>`` on stderr, exit code 2, no traceback.
 """
@@ -117,3 +121,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sing: interrupted", file=sys.stderr)
         return 130
+
+
+def console() -> int:
+    """Entry point of the ``sing`` console script and ``python -m sing``: the process restarts
+    once with its C allocator keeping freed memory (:func:`sing.utils.allocator.
+    keep_freed_memory`; its large tensors then cost no page faults), then :func:`main` on
+    ``sys.argv``."""
+    from sing.utils.allocator import keep_freed_memory
+
+    keep_freed_memory()
+    return main()
