@@ -15,7 +15,10 @@ from sing.utils import allocator
 
 # Restarts itself through keep_freed_memory, then allocates and frees 64 MiB tensors, touching
 # every page, and prints the minor page faults the last ten cost (the first one maps the
-# memory in either case), how many times it started, and its environment.
+# memory in either case), how many times it started, and its environment.  With the memory
+# kept, at most one of the ten is mapped afresh: in about a third of runs a small allocation
+# that lives on lands just above the first freed block, and the next block is placed above it
+# once; after that every tensor reuses freed pages (30 tensors: still at most one).
 SCRIPT = r"""
 import json, os, resource, sys
 starts = int(os.environ.get("STARTS", "0")) + 1
@@ -33,7 +36,8 @@ print(json.dumps({"applied": applied, "faults": faults() - before, "starts": sta
                   "tunables": os.environ.get("GLIBC_TUNABLES")}))
 """
 
-PAGES = 10 * (64 << 20) // 4096  # pages the ten tensors touch
+TENSOR_PAGES = (64 << 20) // 4096  # pages one tensor touches
+PAGES = 10 * TENSOR_PAGES  # pages the ten tensors touch
 glibc = pytest.mark.skipif(allocator.glibc_version() is None, reason="glibc's tunables only")
 
 
@@ -59,7 +63,8 @@ def test_restarted_process_reuses_freed_tensors_without_page_faults():
     assert kept["starts"] == 2  # restarted exactly once, with its arguments
     assert kept["argv"] == ["a b", "--x"]
     assert kept["tunables"] is None  # not passed on to the programs it runs
-    assert kept["faults"] < PAGES // 50, kept  # ~0: the heap's pages are still mapped
+    # 0, or one tensor's pages: the heap's pages are still mapped (glibc's default: all ten)
+    assert kept["faults"] <= TENSOR_PAGES + PAGES // 50, kept
     default = _run(**{allocator.ENV: "0"})
     assert default["applied"] is False and default["starts"] == 1
     if not _thp_always():  # 4 KiB pages: glibc's default maps each tensor afresh
