@@ -288,10 +288,10 @@ def _all_finite(tensor: Any) -> bool:
     them), without a mask as large as the tensor."""
     import numpy as np
 
-    if tensor.size == 0 if isinstance(tensor, np.ndarray) else tensor.numel() == 0:
-        return True
     if isinstance(tensor, np.ndarray):
-        return bool(np.isfinite(tensor.min()) and np.isfinite(tensor.max()))
+        return tensor.size == 0 or bool(np.isfinite(tensor.min()) and np.isfinite(tensor.max()))
+    if tensor.numel() == 0:
+        return True
     import torch
 
     lo, hi = torch.aminmax(tensor)
