@@ -22,6 +22,9 @@ process's CPU time (all threads), which is what a shared machine has to give.
 modules and the ``torch.stft`` spectrogram's L1 through autograd, as training ran before
 issue 21; the new rows use the trainer's ``dsp.spectral_loss``, fused): "x first" is
 each row's rate over the first mode's; ``--rounds`` interleaves the modes and prints medians.
+``--shards N`` also times stages ``ae`` and ``sing`` the way the trainer runs them on a
+multi-core CPU (:mod:`sing.training.shards`): the batch as N shards side by side, one CPU
+thread each (the ``shards`` row; compare it with the eager row at ``--threads N``).
 """
 
 from __future__ import annotations
@@ -103,12 +106,16 @@ def real_batch(data: Path, batch_size: int) -> dict[str, torch.Tensor]:
 
 def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: torch.device,
                bf16: bool, steps: int, compile: bool = False,
-               reference: bool = False) -> tuple[float, float, float]:
+               reference: bool = False, shards: int = 1) -> tuple[float, float, float]:
     """(wall seconds per training step (one batch) of ``stage`` after one warm-up step, CPU
     seconds per step, wall seconds of the warm-up step) ; ``compile``: the stage's modules
     under ``torch.compile``; ``reference``: the previous forms of the decoder
     (``Decoder.forward_conv``) and of the spectral loss (``dsp.stft_log_power_spectrogram``
-    and an L1 distance, through autograd)."""
+    and an L1 distance, through autograd); ``shards``: the batch as that many shards side by
+    side, one CPU thread each (:class:`sing.training.shards.ShardedGradient`, as the
+    trainer)."""
+    from sing.training.shards import ShardedGradient, single_threaded
+
     config = SingConfig.preset(preset, num_instruments=3)
     torch.manual_seed(0)
     wav = batch["wav"].to(device)
@@ -141,6 +148,16 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
         with torch.no_grad():
             frames = Autoencoder(config).to(device).encode(wav)
 
+    sharded = ShardedGradient(shards if stage != "seq" else 1)
+    params = list(module.parameters())
+    n = wav.shape[0]
+
+    def shard_loss(notes: slice) -> torch.Tensor:
+        with autocast:
+            out = model(wav[notes], strip=False) if stage == "ae" else \
+                model(*(s[notes] for s in sym), strip=False)
+        return spectral_loss(out.float(), target[notes])
+
     def step() -> None:
         if stage == "seq":
             state = None
@@ -155,21 +172,22 @@ def time_stage(preset: str, stage: str, batch: dict[str, torch.Tensor], device: 
                 opt.step()
                 state = tuple(s.detach() for s in state)
             return
-        with autocast:
-            out = model(wav, strip=False) if stage == "ae" else model(*sym, strip=False)
-        loss = spectral_loss(out.float(), target)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        if shards > 1:
+            sharded.gradients(shard_loss, n, params)
+        else:
+            shard_loss(slice(0, n)).backward()
         opt.step()
 
-    t = time.perf_counter()
-    step()
-    _sync(device)
-    first = time.perf_counter() - t
-    t, cpu = time.perf_counter(), time.process_time()
-    for _ in range(steps):
+    with single_threaded(sharded.shards > 1), sharded:
+        t = time.perf_counter()
         step()
-    _sync(device)
+        _sync(device)
+        first = time.perf_counter() - t
+        t, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            step()
+        _sync(device)
     return ((time.perf_counter() - t) / steps, (time.process_time() - cpu) / steps, first)
 
 
@@ -206,6 +224,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1,
                         help="time the modes in this many interleaved rounds; medians")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="also time stages ae and sing as N shards, one thread each")
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -240,7 +260,8 @@ def main() -> int:
                       f"{'of GEMM':>8} {'1st step s':>10} {'x first':>8} {'x first CPU':>11} "
                       f"{'pays after':>10}")
                 modes = (["reference"] if args.reference else []) + ["eager"] + \
-                    (["compile"] if args.compile else [])
+                    (["compile"] if args.compile else []) + \
+                    (["shards"] if args.shards > 1 and dev == "cpu" else [])
                 for preset in args.presets.split(","):
                     config = SingConfig.preset(preset, num_instruments=3)
                     for stage in args.stages.split(","):
@@ -249,7 +270,8 @@ def main() -> int:
                             for mode in modes:
                                 runs[mode].append(time_stage(
                                     preset, stage, batch, device, bf16, args.steps,
-                                    compile=mode == "compile", reference=mode == "reference"))
+                                    compile=mode == "compile", reference=mode == "reference",
+                                    shards=args.shards if mode == "shards" else 1))
                         base = None
                         for mode in modes:
                             sec, cpu, first = (statistics.median(r[i] for r in runs[mode])

@@ -81,6 +81,10 @@ class TrainConfig:
         eval_notes: notes of the fixed train subset and of valid evaluated after each epoch.
         window: truncated back-propagation window of stage 2, in steps (frames).
         num_workers: data-loading worker processes (None = 0 on CPU, 4 on CUDA).
+        shards: stages 1 and 3 split each batch into this many shards, computed side by side
+            on as many threads with one CPU thread each, their gradients summed
+            (:mod:`sing.training.shards`); None: one per torch CPU thread on the CPU (kept
+            from the checkpoint when resuming), 1 on CUDA or under torchrun.
         progress: show tqdm progress bars.
     """
 
@@ -159,6 +163,10 @@ class TrainConfig:
     num_workers: int | None = option(
         None, "data-loading workers", type=integer(0, 256), flag="--workers",
         default_help="0 on CPU, 4 on CUDA")
+    shards: int | None = option(
+        None, "stages 1 and 3 compute each batch as N shards side by side, one CPU thread "
+        "each (the gradient is their sum)", type=integer(1, 256), metavar="N",
+        default_help="one per CPU thread on the CPU, kept on resume; 1 on CUDA or torchrun")
     progress: bool = option(True, "no progress bars", flag="--no-progress")
     extra: dict[str, Any] = field(default_factory=dict)
 

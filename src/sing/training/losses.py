@@ -43,15 +43,21 @@ import torch
 from sing import dsp
 
 
-def relative_wav_mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def relative_wav_mse(output: torch.Tensor, target: torch.Tensor,
+                     target_power: torch.Tensor | None = None) -> torch.Tensor:
     """Waveform MSE divided by the target's mean power (scale-free).
 
     Args:
         output, target: Tensor[B, T].
+        target_power: the mean power to divide by (default ``mean(target^2)``); a shard of a
+            batch passes the whole batch's, so that the shards' weighted sum is the batch's
+            loss (:mod:`sing.training.shards`).
     Returns:
-        scalar Tensor: mean((output - target)^2) / (mean(target^2) + 1e-8).
+        scalar Tensor: mean((output - target)^2) / (target_power + 1e-8).
     """
-    return dsp.wav_mse(output, target) / (target.pow(2).mean() + 1e-8)
+    if target_power is None:
+        target_power = target.pow(2).mean()
+    return dsp.wav_mse(output, target) / (target_power + 1e-8)
 
 
 def pitch_roughness(table: torch.Tensor) -> torch.Tensor:
@@ -102,8 +108,9 @@ def floor_loss(output: torch.Tensor, target: torch.Tensor,
 def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str,
                stage_step: int = 0, ae_warmup: int = 0, ae_wav_weight: float = 0.0,
                short_window_weight: float = 0.0, floor_weight: float = 0.0,
-               floor_eps: float = DEFAULT_FLOOR_EPS) -> torch.Tensor:
-    """The loss of one optimizer step of stage ``ae`` or ``sing``.
+               floor_eps: float = DEFAULT_FLOOR_EPS,
+               target_power: torch.Tensor | None = None) -> torch.Tensor:
+    """The loss of one optimizer step of stage ``ae`` or ``sing``: a mean over the notes.
 
     Args:
         output, target: Tensor[B, T] (decoder output and ``frames.loss_target(wav)``).
@@ -115,6 +122,7 @@ def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str
             after the warm-up.
         short_window_weight: weight of :func:`short_window_loss` added at stage ``sing``.
         floor_weight / floor_eps: weight and epsilon of :func:`floor_loss` at stage ``sing``.
+        target_power: :func:`relative_wav_mse`'s divisor (a shard passes its batch's).
     Returns:
         scalar Tensor.
     """
@@ -122,7 +130,7 @@ def stage_loss(output: torch.Tensor, target: torch.Tensor, loss: str, stage: str
         return dsp.wav_mse(output, target)
     value = dsp.spectral_loss(output, target)
     if stage == "ae" and ae_wav_weight > 0:
-        value = value + ae_wav_weight * relative_wav_mse(output, target)
+        value = value + ae_wav_weight * relative_wav_mse(output, target, target_power)
     if stage == "sing" and short_window_weight > 0:
         value = value + short_window_weight * short_window_loss(output, target)
     if stage == "sing" and floor_weight > 0:

@@ -19,7 +19,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from sing.training.checkpoint import (
 from sing.training.config import STAGES, TrainConfig
 from sing.training.metrics import MetricsLog
 from sing.training.sampler import ResumableBatchSampler, epoch_order, num_batches
+from sing.training.shards import ShardedGradient, ShardLoss, single_threaded
 from sing.training.signals import StopRequest, catch_stop_signals
 from sing.training.validation import loss_sums, metrics_from_sums
 
@@ -66,6 +67,8 @@ class Position:
         optimizer_steps: optimizer steps of this epoch so far.
         done: the model file is written.
         clock: seconds of training so far: [wall clock, process CPU time].
+        shards: the shards a batch of stages 1 and 3 is computed as (0: not chosen yet; a
+            checkpoint without the entry was computed as one).
     """
 
     stage_index: int = 0
@@ -76,6 +79,7 @@ class Position:
     optimizer_steps: int = 0
     done: bool = False
     clock: list = field(default_factory=lambda: [0.0, 0.0])
+    shards: int = 0
 
     def to_state(self) -> dict[str, Any]:
         """The checkpoint's entries (the keys checkpoints have always had)."""
@@ -83,7 +87,7 @@ class Position:
             "stage": self.stage_index, "epoch": self.epoch, "step": self.step,
             "order": None if self.order is None else torch.tensor(self.order, dtype=torch.int64),
             "epoch_loss": list(self.epoch_loss), "optimizer_steps": self.optimizer_steps,
-            "done": self.done, "clock": list(self.clock),
+            "done": self.done, "clock": list(self.clock), "shards": self.shards,
         }
 
     @classmethod
@@ -95,6 +99,7 @@ class Position:
             epoch_loss=[float(state["epoch_loss"][0]), int(state["epoch_loss"][1])],
             optimizer_steps=int(state["optimizer_steps"]), done=bool(state["done"]),
             clock=[float(x) for x in state.get("clock", (0.0, 0.0))],
+            shards=int(state.get("shards", 1)),
         )
 
 
@@ -220,10 +225,34 @@ class Trainer:
             self._apply_init_files()
         self._check_stage_inputs()
         self._check_freeze()
+        self.position.shards = self._resolve_shards()
+        self.sharded = ShardedGradient(self.position.shards)
         self.metrics = MetricsLog(self.out, records, enabled=info.is_main)
         self.last_checkpoint = time.monotonic()
 
     # -- setup ------------------------------------------------------------------------------
+    def _resolve_shards(self) -> int:
+        """The shards of a batch: ``--shards``, else the checkpoint's, else one per torch CPU
+        thread on the CPU (1 on CUDA and under torchrun, whose processes are the shards)."""
+        given, kept = self.config.shards, self.position.shards
+        if given is not None and self.info.distributed and given > 1:
+            raise SingError(f"--shards {given} cannot be combined with torchrun's "
+                            f"{self.info.world_size} processes (each process is a shard: "
+                            "leave --shards out)")
+        if given is not None:
+            shards = given
+        elif kept > 0:
+            shards = kept
+        elif self.info.distributed or self.device.type != "cpu":
+            shards = 1
+        else:
+            shards = max(1, torch.get_num_threads())
+        if kept > 0 and shards != kept and self.info.is_main:
+            logger.info(f"--shards {shards}: the checkpoint was computed as {kept} shard(s); "
+                        "the run goes on with other float rounding")
+        logger.debug(f"stages ae and sing: each batch as {shards} shard(s)")
+        return shards
+
     def _load_data(self):
         from sing.data.fingerprint import training_data
         from sing.data.nsynth import NoteSubset, NSynthDataset
@@ -390,6 +419,7 @@ class Trainer:
 
         path = self.out / name
         recipe = self.config.recipe()
+        recipe["shards"] = self.position.shards
         if self.transfer is not None:
             recipe["transfer"] = self.transfer
         if self.info.is_main:
@@ -428,6 +458,7 @@ class Trainer:
         self.position.done = True
         self._save()
         self.metrics.close()
+        self.sharded.close()
         return path
 
     def _finish_stage(self, stage: str) -> None:
@@ -529,6 +560,12 @@ class Trainer:
         bar = progress_bar(total=total, initial=self.position.step, disable=not self.progress,
                            unit="batch", desc=f"{stage} epoch {self.position.epoch + 1}/{epochs}",
                            dynamic_ncols=True)
+        with single_threaded(stage != "seq" and self.position.shards > 1):
+            self._train_batches(stage, model, optimizer, cache, sampler, bar)
+        bar.close()
+
+    def _train_batches(self, stage: str, model: nn.Module, optimizer: torch.optim.Optimizer,
+                       cache, sampler: ResumableBatchSampler, bar) -> None:
         started, notes_done = time.monotonic(), 0
         tick = (time.monotonic(), time.process_time())
         for batch in self._batches(stage, sampler, cache):
@@ -550,7 +587,6 @@ class Trainer:
             bar.set_postfix(loss=f"{loss:.4g}", notes_s=f"{rate:.1f}", refresh=False)
             bar.update(1)
             self._maybe_checkpoint(optimizer)
-        bar.close()
         self.last_rate = notes_done / max(time.monotonic() - started, 1e-9)
 
     def _maybe_checkpoint(self, optimizer: torch.optim.Optimizer) -> None:
@@ -573,13 +609,22 @@ class Trainer:
     def _autocast(self):
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.bf16)
 
-    def _guarded_step(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
-                      n_local: int, n_global: int) -> float:
-        """Back-propagate ``loss`` (mean over this rank's notes) so that DDP's gradient average
-        equals the global batch mean; stop on a NaN/inf loss BEFORE the update. Returns the
-        global mean loss."""
+    def _guarded_step(self, optimizer: torch.optim.Optimizer, loss: ShardLoss,
+                      n_local: int, n_global: int,
+                      extra: Callable[[], torch.Tensor | float] | None = None,
+                      sharded: bool = True) -> float:
+        """Back-propagate the mean of ``loss`` over this rank's notes (+ ``extra()``), in
+        ``shards`` shards if ``sharded``, so that DDP's gradient average equals the global batch
+        mean; stop on a NaN/inf loss BEFORE the update. Returns the global mean loss."""
         optimizer.zero_grad(set_to_none=True)
-        (loss * (n_local * self.info.world_size / n_global)).backward()
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        scale = n_local * self.info.world_size / n_global
+        if sharded:
+            loss = self.sharded.gradients(loss, n_local, params, extra, scale=scale)
+        else:
+            value = loss(slice(0, n_local)) + (extra() if extra is not None else 0.0)
+            (value * scale).backward()
+            loss = value
         stats = torch.stack([loss.detach().double() * n_local,
                              (~torch.isfinite(loss.detach())).double()]).to(self._reduce_device)
         stats = dist_.all_reduce_sum(stats).cpu()
@@ -601,17 +646,20 @@ class Trainer:
         from sing.models import frames
 
         wav = batch["wav"].to(self.device, non_blocking=True)
-        with self._autocast():
-            if stage == "ae":
-                out = model(wav, strip=False)
-            else:
-                out = model(batch["instrument"].to(self.device), batch["pitch"].to(self.device),
-                            batch["velocity"].to(self.device), strip=False)
+        symbols = [batch[k].to(self.device) for k in ("instrument", "pitch", "velocity")]
         target = frames.loss_target(wav, self.model_config)
-        loss = self._wave_loss(stage, out.float(), target)
-        if stage == "sing":
-            loss = loss + self._pitch_penalty(model)
-        return self._guarded_step(optimizer, loss, n_local, n_global)
+        power = target.pow(2).mean()  # relative_wav_mse's divisor: the batch's, in every shard
+
+        def shard_loss(notes: slice) -> torch.Tensor:
+            with self._autocast():
+                if stage == "ae":
+                    out = model(wav[notes], strip=False)
+                else:
+                    out = model(*(s[notes] for s in symbols), strip=False)
+            return self._wave_loss(stage, out.float(), target[notes], power)
+
+        extra = (lambda: self._pitch_penalty(model)) if stage == "sing" else None
+        return self._guarded_step(optimizer, shard_loss, n_local, n_global, extra)
 
     def _pitch_penalty(self, model: nn.Module) -> torch.Tensor | float:
         """``pitch_smoothness`` x the roughness of the pitch rows of the training data's range
@@ -626,8 +674,8 @@ class Trainer:
         generator = getattr(module, "generator", module)
         return weight * pitch_roughness(generator.pitch_embedding.weight[low:high + 1].float())
 
-    def _wave_loss(self, stage: str, output: torch.Tensor, target: torch.Tensor
-                   ) -> torch.Tensor:
+    def _wave_loss(self, stage: str, output: torch.Tensor, target: torch.Tensor,
+                   target_power: torch.Tensor | None = None) -> torch.Tensor:
         from sing.training.losses import stage_loss
 
         cfg = self.config
@@ -637,7 +685,8 @@ class Trainer:
                           ae_warmup=0 if cfg.init_autoencoder else cfg.ae_warmup,
                           ae_wav_weight=cfg.ae_wav_weight,
                           short_window_weight=cfg.short_window_weight,
-                          floor_weight=cfg.floor_weight, floor_eps=cfg.floor_eps)
+                          floor_weight=cfg.floor_weight, floor_eps=cfg.floor_eps,
+                          target_power=target_power)
 
     def _seq_step(self, model: nn.Module, optimizer: torch.optim.Optimizer,
                   batch: dict[str, torch.Tensor], n_local: int, n_global: int) -> float:
@@ -653,7 +702,8 @@ class Trainer:
                 pred, state = model(*symbols, start=start, length=size, state=state)
             loss = torch.nn.functional.mse_loss(pred.float(), target[:, :, start:start + size])
             loss = loss + self._pitch_penalty(model)
-            total += self._guarded_step(optimizer, loss, n_local, n_global) * size
+            total += self._guarded_step(optimizer, lambda _, loss=loss: loss, n_local, n_global,
+                                        sharded=False) * size
             state = tuple(s.detach() for s in state)
         return total / length
 
