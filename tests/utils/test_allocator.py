@@ -115,7 +115,23 @@ def test_sing_command_line_runs_restarted(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "sing", "--version"], env=env,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and ok.stdout.startswith("sing ")
-    bad = subprocess.run([sys.executable, "-m", "sing", "info",
-                          str(tmp_path / "missing.safetensors")], env=env,
-                         capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "missing" in bad.stderr
+    missing = str(tmp_path / "missing.safetensors")
+    for args in (["info", missing],  # started as it is
+                 ["generate", "--model", missing, "--instrument", "guitar", "--pitch", "60",
+                  "--out", str(tmp_path)]):
+        bad = subprocess.run([sys.executable, "-m", "sing", *args], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and bad.stderr.count("\n") == 1, (args, bad.stderr)
+        assert "missing" in bad.stderr
+
+
+def test_only_commands_that_run_networks_restart():
+    from sing.cli import COMMANDS, TUNED_COMMANDS, restarts_tuned
+
+    assert TUNED_COMMANDS <= set(COMMANDS)
+    assert restarts_tuned(["generate", "--model", "m.safetensors", "piano:60:100"])
+    assert restarts_tuned(["-q", "render", "piece.mid"])
+    assert restarts_tuned(["train", "--data", "d", "--out", "r"])
+    for light in (["info", "m.safetensors"], ["dataset", "check", "d"], ["plot", "run"],
+                  ["--help"], ["--version"], ["generate", "--help"], ["render", "-h"], []):
+        assert not restarts_tuned(light), light

@@ -7,8 +7,9 @@ command line names a command, only the module of that command is imported and re
 function takes the parsed ``argparse.Namespace`` and returns an exit code.
 
 The console script and ``python -m sing`` enter through :func:`console`, which first restarts
-the process with glibc keeping freed memory for reuse (:mod:`sing.utils.allocator`);
-:func:`main` itself leaves the process's allocator alone.
+the process with glibc keeping freed memory for reuse (:mod:`sing.utils.allocator`) when the
+command runs networks (:data:`TUNED_COMMANDS`, without ``--help``); :func:`main` itself
+leaves the process's allocator alone.
 
 Errors a user can cause are :class:`sing.errors.SingError`: printed as one line
 ``sing: error: <file>: <problem>`` on stderr, exit code 2, no traceback.
@@ -36,6 +37,21 @@ COMMANDS: dict[str, str] = {
     "report": "evaluate", "experiment": "experiment", "demo": "demo", "app": "app",
     "listening-report": "listening",
 }
+
+
+#: The commands that run networks (large, short-lived tensors): :func:`console` restarts their
+#: processes with the C allocator keeping freed memory. The others (``info``, ``dataset``,
+#: ``plot``, ``listening-report``, ``--help``, ``--version``) start once, as they are.
+TUNED_COMMANDS: frozenset[str] = frozenset({
+    "generate", "render", "export", "train", "evaluate", "report", "experiment", "demo", "app"})
+
+
+def restarts_tuned(argv: Sequence[str]) -> bool:
+    """Whether :func:`console` restarts a process given these arguments with the tuned
+    allocator: a command of :data:`TUNED_COMMANDS` that is not asked for its help."""
+    if any(w in ("-h", "--help", "--version") for w in argv):
+        return False
+    return _named_command(argv) in TUNED_COMMANDS
 
 
 def _named_command(argv: Sequence[str]) -> str | None:
@@ -124,11 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console() -> int:
-    """Entry point of the ``sing`` console script and ``python -m sing``: the process restarts
-    once with its C allocator keeping freed memory (:func:`sing.utils.allocator.
-    keep_freed_memory`; its large tensors then cost no page faults), then :func:`main` on
-    ``sys.argv``."""
-    from sing.utils.allocator import keep_freed_memory
+    """Entry point of the ``sing`` console script and ``python -m sing``: for a command that
+    runs networks (:func:`restarts_tuned`) the process restarts once with its C allocator
+    keeping freed memory (:func:`sing.utils.allocator.keep_freed_memory`; its large tensors
+    then cost no page faults), then :func:`main` on ``sys.argv``."""
+    if restarts_tuned(sys.argv[1:]):
+        from sing.utils.allocator import keep_freed_memory
 
-    keep_freed_memory()
+        keep_freed_memory()
     return main()
