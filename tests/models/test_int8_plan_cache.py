@@ -98,6 +98,23 @@ def test_broken_file_is_measured_again_and_replaced(tmp_path: Path, content) -> 
     assert tuple(json.loads(path.read_text())["parts"]) == want.parts
 
 
+def test_writing_a_plan_removes_temporaries_of_killed_writers(tmp_path: Path) -> None:
+    folder = tmp_path / "int8-plans"
+    folder.mkdir()
+    old = folder / ".tmp-0123abcd.json.k2j4h5g6"  # as atomic_write names them
+    young = folder / ".tmp-4567ef01.json.a1b2c3d4"  # maybe another process writing now
+    other = folder / "notes.txt"  # not ours
+    for f in (old, young, other):
+        f.write_text("{")
+    past = old.stat().st_mtime - 3600
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    plan(make_model("tiny"), tmp_path)
+    assert not old.exists()
+    assert young.exists() and other.exists()
+    assert len(list(folder.glob("*.json"))) == 1  # the plan itself
+
+
 def test_unwritable_cache_still_plans(tmp_path: Path) -> None:
     model = make_model("tiny")
     blocker = tmp_path / "file"
