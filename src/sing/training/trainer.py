@@ -430,6 +430,12 @@ class Trainer:
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> Path:
         """Run the remaining stages, evaluate on test, write the model file."""
+        try:
+            return self._run()
+        finally:
+            self.sharded.close()
+
+    def _run(self) -> Path:
         cfg = self.config
         final_name = MODEL_FILE if set(cfg.stages) != {"ae"} else AUTOENCODER_FILE
         if self.position.done:
@@ -439,7 +445,8 @@ class Trainer:
             logger.info(
                 f"training {','.join(cfg.stages)} ({cfg.preset} preset, "
                 f"{len(self.train_set)} train notes, batch {cfg.batch_size}, {self.device}, "
-                f"{self.info.world_size} process(es)) into {self.out}")
+                f"{self.info.world_size} process(es), {self.position.shards} shard(s) a batch) "
+                f"into {self.out}")
         while self.position.stage_index < len(STAGES):
             stage = STAGES[self.position.stage_index]
             if stage in cfg.stages:
@@ -458,7 +465,6 @@ class Trainer:
         self.position.done = True
         self._save()
         self.metrics.close()
-        self.sharded.close()
         return path
 
     def _finish_stage(self, stage: str) -> None:
