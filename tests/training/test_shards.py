@@ -18,7 +18,7 @@ from sing.models import SING, SingConfig
 from sing.models import frames as frames_mod
 from sing.training.checkpoint import load_checkpoint
 from sing.training.losses import relative_wav_mse, stage_loss
-from sing.training.shards import ShardedGradient, shard_slices, single_threaded
+from sing.training.shards import ShardedGradient, default_shards, shard_slices, single_threaded
 from sing.training.trainer import Trainer
 
 
@@ -102,8 +102,17 @@ def test_a_failing_shard_raises_in_the_caller(vocabulary):
         sharded.gradients(loss, 4, list(model.parameters()))
 
 
+def test_default_shards_follow_the_threads_within_the_gradient_memory():
+    assert default_shards(2, 20 << 20) == 2  # small: one a thread
+    assert default_shards(32, 250 << 20) == 4  # paper-sized on a big CPU: 4 x 250 MB < 1 GiB
+    assert default_shards(32, 2 << 30) == 1  # never 0
+    assert default_shards(1, 1) == 1
+    assert default_shards(8, 100, memory=300) == 3
+
+
 def _resolve(shards, kept=0, distributed=False, device="cpu"):
-    fake = SimpleNamespace(config=SimpleNamespace(shards=shards),
+    model = torch.nn.Linear(4, 4)
+    fake = SimpleNamespace(config=SimpleNamespace(shards=shards), sing=model, autoencoder=model,
                            position=SimpleNamespace(shards=kept),
                            info=SimpleNamespace(distributed=distributed, world_size=2,
                                                 is_main=True),

@@ -83,8 +83,9 @@ class TrainConfig:
         num_workers: data-loading worker processes (None = 0 on CPU, 4 on CUDA).
         shards: stages 1 and 3 split each batch into this many shards, computed side by side
             on as many threads with one CPU thread each, their gradients summed
-            (:mod:`sing.training.shards`); None: one per torch CPU thread on the CPU (kept
-            from the checkpoint when resuming), 1 on CUDA or under torchrun.
+            (:mod:`sing.training.shards`); None: one per torch CPU thread on the CPU, within
+            1 GiB of gradient copies (kept from the checkpoint when resuming), 1 on CUDA or
+            under torchrun.
         progress: show tqdm progress bars.
     """
 

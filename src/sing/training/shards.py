@@ -50,6 +50,25 @@ def shard_slices(n: int, shards: int) -> list[slice]:
     return out
 
 
+#: What the shards' own copies of the gradient may take together by default (bytes): each
+#: shard returns a whole gradient, so k shards hold k copies of the parameters at once.
+GRADIENT_MEMORY = 1 << 30
+
+
+def default_shards(threads: int, parameter_bytes: int, memory: int = GRADIENT_MEMORY) -> int:
+    """The default number of shards: one per torch CPU thread, at most as many as keep the
+    shards' gradient copies within ``memory`` bytes (the paper preset's ~250 MB of parameters:
+    4; ``small``: dozens), at least 1.
+
+    Args:
+        threads: torch's intra-op threads (``torch.get_num_threads()``).
+        parameter_bytes: bytes of the parameters a step differentiates.
+        memory: the budget of the gradient copies.
+    """
+    fit = memory // max(1, parameter_bytes)
+    return max(1, min(threads, fit))
+
+
 def _single_thread() -> None:
     torch.set_num_threads(1)
 

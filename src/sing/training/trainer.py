@@ -41,7 +41,7 @@ from sing.training.checkpoint import (
 from sing.training.config import STAGES, TrainConfig
 from sing.training.metrics import MetricsLog
 from sing.training.sampler import ResumableBatchSampler, epoch_order, num_batches
-from sing.training.shards import ShardedGradient, ShardLoss, single_threaded
+from sing.training.shards import ShardedGradient, ShardLoss, default_shards, single_threaded
 from sing.training.signals import StopRequest, catch_stop_signals
 from sing.training.validation import loss_sums, metrics_from_sums
 
@@ -233,7 +233,8 @@ class Trainer:
     # -- setup ------------------------------------------------------------------------------
     def _resolve_shards(self) -> int:
         """The shards of a batch: ``--shards``, else the checkpoint's, else one per torch CPU
-        thread on the CPU (1 on CUDA and under torchrun, whose processes are the shards)."""
+        thread on the CPU within the gradient copies' memory (:func:`default_shards`; 1 on
+        CUDA and under torchrun, whose processes are the shards)."""
         given, kept = self.config.shards, self.position.shards
         if given is not None and self.info.distributed and given > 1:
             raise SingError(f"--shards {given} cannot be combined with torchrun's "
@@ -246,7 +247,9 @@ class Trainer:
         elif self.info.distributed or self.device.type != "cpu":
             shards = 1
         else:
-            shards = max(1, torch.get_num_threads())
+            size = max(sum(p.numel() * p.element_size() for p in m.parameters())
+                       for m in (self.sing, self.autoencoder))
+            shards = default_shards(torch.get_num_threads(), size)
         if kept > 0 and shards != kept and self.info.is_main:
             logger.info(f"--shards {shards}: the checkpoint was computed as {kept} shard(s); "
                         "the run goes on with other float rounding")
