@@ -167,7 +167,8 @@ class TrainConfig:
     shards: int | None = option(
         None, "stages 1 and 3 compute each batch as N shards side by side, one CPU thread "
         "each (the gradient is their sum)", type=integer(1, 256), metavar="N",
-        default_help="one per CPU thread on the CPU, kept on resume; 1 on CUDA or torchrun")
+        default_help="one per CPU thread on the CPU (within 1 GiB of gradient copies), kept "
+        "on resume; 1 on CUDA or torchrun")
     progress: bool = option(True, "no progress bars", flag="--no-progress")
     extra: dict[str, Any] = field(default_factory=dict)
 
