@@ -76,7 +76,7 @@ def _single_thread() -> None:
 class ShardedGradient:
     """Computes a batch's gradient as ``shards`` shards on as many threads (one intra-op thread
     each: the caller's thread runs the first shard and must itself run with one intra-op
-    thread, see :meth:`single_threaded`).
+    thread, see :func:`single_threaded`).
 
     Args:
         shards: number of shards (>= 1); 1 computes the gradient in the caller's thread.
@@ -128,10 +128,8 @@ class ShardedGradient:
                 value = value + extra()
             return value
 
-        if len(slices) == 1 or self._pool is None:
+        if self._pool is None or len(slices) == 1:  # (no pool: one shard)
             value = objective(0)
-            for i in range(1, len(slices)):
-                value = value + objective(i)
             for p in params:
                 p.grad = None
             (value * scale).backward()

@@ -51,6 +51,8 @@ CHECKPOINT_FILE = "checkpoint.pt"
 AUTOENCODER_FILE = "autoencoder.safetensors"
 MODEL_FILE = "model.safetensors"
 FRAMES_DIR = "frames"
+#: Stage 2's windows, computed whole in the calling thread.
+_ONE_SHARD = ShardedGradient(1)
 _STAGE_TITLES = {"ae": "autoencoder", "seq": "sequence generator", "sing": "SING end to end"}
 
 
@@ -628,12 +630,8 @@ class Trainer:
         optimizer.zero_grad(set_to_none=True)
         params = [p for group in optimizer.param_groups for p in group["params"]]
         scale = n_local * self.info.world_size / n_global
-        if sharded:
-            loss = self.sharded.gradients(loss, n_local, params, extra, scale=scale)
-        else:
-            value = loss(slice(0, n_local)) + (extra() if extra is not None else 0.0)
-            (value * scale).backward()
-            loss = value
+        sharder = self.sharded if sharded else _ONE_SHARD
+        loss = sharder.gradients(loss, n_local, params, extra, scale=scale)
         stats = torch.stack([loss.detach().double() * n_local,
                              (~torch.isfinite(loss.detach())).double()]).to(self._reduce_device)
         stats = dist_.all_reduce_sum(stats).cpu()
