@@ -655,7 +655,8 @@ class Trainer:
         wav = batch["wav"].to(self.device, non_blocking=True)
         symbols = [batch[k].to(self.device) for k in ("instrument", "pitch", "velocity")]
         target = frames.loss_target(wav, self.model_config)
-        power = target.pow(2).mean()  # relative_wav_mse's divisor: the batch's, in every shard
+        # relative_wav_mse's divisor, the batch's in every shard (only stage 1's anchor uses it)
+        power = target.pow(2).mean() if stage == "ae" and self.config.ae_wav_weight else None
 
         def shard_loss(notes: slice) -> torch.Tensor:
             with self._autocast():
