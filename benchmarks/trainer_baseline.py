@@ -52,7 +52,15 @@ def export_tree(revision: str, dest: Path) -> Path:
         raise SystemExit(f"trainer_baseline: cannot export {revision} from {REPO}: "
                          f"{archive.stderr.decode(errors='replace').strip()}")
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
-    return dest / "src"
+    src = dest / "src"
+    # the exported tree must be what the baseline's runs import, not this checkout's package
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    found = subprocess.run([sys.executable, "-c", "import sing; print(sing.__file__)"],
+                           env=env, capture_output=True, text=True, check=False).stdout.strip()
+    if not found.startswith(str(src)):
+        raise SystemExit(f"trainer_baseline: PYTHONPATH={src} imports sing from {found!r}, not "
+                         "from the exported tree")
+    return src
 
 
 def stage3_seconds(run_dir: Path) -> tuple[float, float]:
