@@ -77,7 +77,7 @@ def stage3_seconds(run_dir: Path) -> tuple[float, float]:
 
 
 def train(kind: str, data: Path, out: Path, args: argparse.Namespace,
-          baseline_src: Path) -> tuple[float, float]:
+          baseline_src: Path, train_notes: int) -> tuple[float, float]:
     """Train stage 3 with one kind of run; (notes per CPU-second, notes per second)."""
     common = ["train", "--data", str(data), "--out", str(out), "--preset", args.preset,
               "--stages", "sing", "--epochs-sing", str(args.epochs), "--batch-size",
@@ -96,7 +96,7 @@ def train(kind: str, data: Path, out: Path, args: argparse.Namespace,
         raise SystemExit(f"trainer_baseline: the {kind} run failed: "
                          f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
     cpu, wall = stage3_seconds(out)
-    notes = args.train_notes * (args.epochs - 1)
+    notes = train_notes * (args.epochs - 1)
     return notes / cpu, notes / wall
 
 
@@ -118,8 +118,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.epochs < 2 or args.rounds < 1 or args.batch_size < 1:
         parser.error("--epochs must be >= 2, --rounds and --batch-size >= 1")
-    kinds = ["current"] + [{"default": "baseline", "1": "baseline-1t"}[t]
-                           for t in args.baseline_threads.split(",")]
+    names = {"default": "baseline", "1": "baseline-1t"}
+    wanted = args.baseline_threads.split(",")
+    if not wanted or any(t not in names for t in wanted):
+        parser.error(f"--baseline-threads takes 'default' and/or '1', not "
+                     f"{args.baseline_threads!r}")
+    kinds = ["current"] + [names[t] for t in wanted]
 
     sys.path.insert(0, str(REPO / "src"))
     from sing.data.nsynth import NSynthDataset
@@ -136,7 +140,7 @@ def main() -> int:
             build_dataset(data, programs=(0, 40, 73), pitches=tuple(range(55, 67)),
                           progress=False)
             make_split(data)
-        args.train_notes = len(NSynthDataset(data, split="train"))
+        train_notes = len(NSynthDataset(data, split="train"))
         rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, check=False).stdout.strip()
         cpu_name = platform.processor() or platform.machine()
@@ -149,7 +153,7 @@ def main() -> int:
         print(f"current: {rev} (python -m sing train); baseline: {args.baseline} "
               f"(sing.cli.main from git archive)")
         print(f"preset {args.preset}, stage 3 only, batch {args.batch_size}, "
-              f"{args.train_notes} train notes, {args.epochs} epochs per run "
+              f"{train_notes} train notes, {args.epochs} epochs per run "
               f"(epochs 2-{args.epochs} timed), {args.rounds} rounds\n")
         print(f"{'round':<6} {'run':<12} {'notes/CPU-s':>11} {'notes/s':>8} "
               f"{'x baseline CPU':>14} {'x baseline-1t CPU':>17} {'x baseline wall':>15}")
@@ -157,7 +161,7 @@ def main() -> int:
         for r in range(args.rounds):
             for kind in kinds:
                 out = tmp_path / f"{kind}-{r}"
-                rates[kind].append(train(kind, data, out, args, baseline_src))
+                rates[kind].append(train(kind, data, out, args, baseline_src, train_notes))
             for kind in kinds:
                 cpu, wall = rates[kind][r]
                 cols = []
