@@ -120,13 +120,13 @@ def main() -> int:
         parser.error("--epochs must be >= 2, --rounds and --batch-size >= 1")
     names = {"default": "baseline", "1": "baseline-1t"}
     wanted = args.baseline_threads.split(",")
-    if not wanted or any(t not in names for t in wanted):
+    if any(t not in names for t in wanted):
         parser.error(f"--baseline-threads takes 'default' and/or '1', not "
                      f"{args.baseline_threads!r}")
     kinds = ["current"] + [names[t] for t in wanted]
 
-    sys.path.insert(0, str(REPO / "src"))
     from sing.data.nsynth import NSynthDataset
+    from sing.models.int8_plan_cache import ISA_VARIABLES
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -146,9 +146,7 @@ def main() -> int:
         cpu_name = platform.processor() or platform.machine()
         print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {cpu_name}, "
               f"{os.cpu_count()} CPUs, {machine_load()}")
-        isa = {k: os.environ[k] for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
-                                          "FBGEMM_ENABLE_INSTRUCTIONS", "MKL_ENABLE_INSTRUCTIONS")
-               if k in os.environ}
+        isa = {k: os.environ[k] for k in ISA_VARIABLES if k in os.environ}
         print(f"ISA variables: {isa or 'none (native kernels)'}")
         print(f"current: {rev} (python -m sing train); baseline: {args.baseline} "
               f"(sing.cli.main from git archive)")
